@@ -1,0 +1,28 @@
+"""Tree search over agent turns (MCTS, DFSDT, beam, best-of-N) and the one tree schema they all write."""
+
+from agentsearch.search.base import Evaluator, SearchConfig, SearchContext, task_seed
+from agentsearch.search.branching import Branching
+from agentsearch.search.mcts import MCTSConfig, mcts
+from agentsearch.search.scripted import RandomValidAgent
+from agentsearch.search.selection import priors_from_logprobs, puct, uct
+from agentsearch.search.tree import NO_PARENT, ROOT, SCHEMA_VERSION, SearchTree, append_tree, read_trees
+
+__all__ = [
+    "Branching",
+    "Evaluator",
+    "MCTSConfig",
+    "NO_PARENT",
+    "ROOT",
+    "RandomValidAgent",
+    "SCHEMA_VERSION",
+    "SearchConfig",
+    "SearchContext",
+    "SearchTree",
+    "append_tree",
+    "mcts",
+    "priors_from_logprobs",
+    "puct",
+    "read_trees",
+    "task_seed",
+    "uct",
+]
