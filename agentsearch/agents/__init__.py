@@ -1,0 +1,106 @@
+"""Agents: per-environment prompts, action parsing, and the LLM agent that proposes candidate actions.
+
+Build one with :func:`make_agent`::
+
+    from agentsearch.agents import make_agent, run_episode
+    from agentsearch.envs import make
+    from agentsearch.llm import load_llm
+
+    agent = make_agent("alfworld", load_llm("smollm2-135m"), action_mode="score_valid")
+    result = asyncio.run(run_episode(make("alfworld"), agent, temperature=0.0, max_steps=8))
+
+Any object following the :class:`~agentsearch.agents.base.Agent` protocol works with search and
+evaluation; :class:`LLMAgent` is the prompted one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from agentsearch.agents.base import Agent, Candidate, History, Turn
+from agentsearch.agents.llm_agent import LLMAgent
+from agentsearch.agents.parsing import format_response, parse_action
+from agentsearch.agents.prompts import EnvPrompt
+from agentsearch.agents.runner import EpisodeResult, run_episode
+from agentsearch.errors import ConfigError, did_you_mean
+
+__all__ = [
+    "Agent",
+    "Candidate",
+    "EnvPrompt",
+    "EpisodeResult",
+    "History",
+    "LLMAgent",
+    "PROMPTS",
+    "Turn",
+    "format_response",
+    "make_agent",
+    "make_prompt",
+    "parse_action",
+    "run_episode",
+]
+
+
+def _webshop() -> EnvPrompt:
+    from agentsearch.agents import webshop
+
+    return webshop.make_prompt()
+
+
+def _alfworld() -> EnvPrompt:
+    from agentsearch.agents import alfworld
+
+    return alfworld.make_prompt()
+
+
+def _math() -> EnvPrompt:
+    from agentsearch.agents import math
+
+    return math.make_prompt()
+
+
+#: Prompt configuration builders by environment short name.
+PROMPTS: dict[str, Callable[[], EnvPrompt]] = {"webshop": _webshop, "alfworld": _alfworld, "math": _math}
+
+
+def make_prompt(env_name: str) -> EnvPrompt:
+    """The prompt configuration of ``env_name`` (``"webshop"``, ``"alfworld"`` or ``"math"``)."""
+    if env_name not in PROMPTS:
+        raise ConfigError(
+            f"No agent prompts for environment {env_name!r}; known: {sorted(PROMPTS)}."
+            f"{did_you_mean(env_name, PROMPTS)}"
+        )
+    return PROMPTS[env_name]()
+
+
+def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
+    """An :class:`LLMAgent` with ``env_name``'s prompts.
+
+    Args:
+        env_name: ``"webshop"``, ``"alfworld"`` or ``"math"``.
+        llm_or_batcher: an ``agentsearch.llm`` backend (wrapped in a
+            :class:`~agentsearch.llm.batcher.RequestBatcher`) or an object with async
+            ``generate(request)``/``score(prompt, continuations)`` such as a batcher shared by many agents.
+        **options: :class:`LLMAgent` keyword arguments (``react``, ``icl``, ``action_mode``,
+            ``max_tokens``, ``tokenizer`` ...). The tokenizer defaults to the backend's.
+    """
+    prompt = make_prompt(env_name)
+    backend = llm_or_batcher
+    if not inspect.iscoroutinefunction(getattr(backend, "generate", None)):
+        from agentsearch.llm.batcher import RequestBatcher
+
+        backend = RequestBatcher(llm_or_batcher)
+    if "tokenizer" not in options:
+        options["tokenizer"] = _tokenizer_of(llm_or_batcher)
+    return LLMAgent(prompt, backend, **options)
+
+
+def _tokenizer_of(obj: Any) -> Any | None:
+    """The tokenizer of a backend, or of the backend a batcher wraps."""
+    for candidate in (obj, getattr(obj, "llm", None)):
+        tokenizer = getattr(candidate, "tokenizer", None)
+        if tokenizer is not None:
+            return tokenizer
+    return None

@@ -49,8 +49,24 @@ _WRAPPERS = "`'\"*_ "
 
 #: First words of ALFWorld commands (``think:`` is ReAct's reasoning action).
 ALFWORLD_VERBS = frozenset(
-    {"go", "open", "close", "take", "put", "move", "use", "heat", "cool", "clean", "slice", "examine",
-     "look", "inventory", "help", "think:"}
+    {
+        "go",
+        "open",
+        "close",
+        "take",
+        "put",
+        "move",
+        "use",
+        "heat",
+        "cool",
+        "clean",
+        "slice",
+        "examine",
+        "look",
+        "inventory",
+        "help",
+        "think:",
+    }
 )
 
 
@@ -78,7 +94,7 @@ def action_text(text: str) -> str | None:
     marker = _ACTION_MARKER.search(text)
     if marker is None:
         return None
-    lines = _lines(text[marker.end():])
+    lines = _lines(text[marker.end() :])
     return lines[0] if lines else ""
 
 
@@ -136,7 +152,7 @@ def parse_webshop_action(text: str) -> str:
 def _alfworld_command(line: str) -> str:
     line = _strip_wrappers(line)
     if line.lower().startswith("think:"):  # keep the thought's own case; only the verb is a keyword
-        return _bound("think:" + line[len("think:"):])
+        return _bound("think:" + line[len("think:") :])
     return _bound(_SPACES.sub(" ", line).lower().rstrip(".!").strip(_WRAPPERS))
 
 
@@ -171,7 +187,7 @@ def parse_math_action(text: str) -> str:
     text = _clean(text)
     marker = _ACTION_MARKER.search(text)
     if marker is not None:
-        text = text[marker.end():]
+        text = text[marker.end() :]
     lines = [line for line in _lines(text) if not _THOUGHT_PREFIX.match(line)]
     return _bound("\n".join(lines).strip())
 

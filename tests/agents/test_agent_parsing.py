@@ -15,14 +15,22 @@ from agentsearch.agents.parsing import (
 CASES = [
     # --- WebShop: ETO form and its variations
     ("webshop", "Thought: I should search.\nAction: search[red shoes]", "search[red shoes]"),
-    ("webshop", "Thought:\nI think I should click the item.\n\nAction: \nclick[B078GWRC1J]", "click[B078GWRC1J]"),
+    (
+        "webshop",
+        "Thought:\nI think I should click the item.\n\nAction: \nclick[B078GWRC1J]",
+        "click[B078GWRC1J]",
+    ),
     ("webshop", "action: CLICK[Buy Now]", "click[Buy Now]"),
     ("webshop", "Action: click[buy now]\nObservation: Thank you", "click[buy now]"),
     ("webshop", "search[3 ounce deodorant]", "search[3 ounce deodorant]"),
     ("webshop", "I will now click[< Prev] to go back.", "click[< Prev]"),
     ("webshop", "Thought: ok\nAction: ```click[features]```", "click[features]"),
     ("webshop", "Thought: ok\nAction:\n```\nclick[description]\n```", "click[description]"),
-    ("webshop", "**Thought:** fine\n**Action:** search[long lasting perfume]", "search[long lasting perfume]"),
+    (
+        "webshop",
+        "**Thought:** fine\n**Action:** search[long lasting perfume]",
+        "search[long lasting perfume]",
+    ),
     ("webshop", "Action: click[size [x-large]]", "click[size [x-large]]"),
     ("webshop", "Action: search[red shoes under 50", "search[red shoes under 50]"),
     ("webshop", "Action: `search[ tea tree oil ]`.", "search[tea tree oil]"),
@@ -33,7 +41,11 @@ CASES = [
     ("webshop", "", ""),
     ("webshop", "\n\n   \n", ""),
     # --- ALFWorld: ETO form, ReAct act-only form, wording variations
-    ("alfworld", "Thought: The apple may be on the countertop.\nAction: go to countertop 1", "go to countertop 1"),
+    (
+        "alfworld",
+        "Thought: The apple may be on the countertop.\nAction: go to countertop 1",
+        "go to countertop 1",
+    ),
     ("alfworld", "Action: Take Apple 1 from Countertop 1.", "take apple 1 from countertop 1"),
     ("alfworld", "> open fridge 1", "open fridge 1"),
     ("alfworld", "go to  cabinet   2", "go to cabinet 2"),

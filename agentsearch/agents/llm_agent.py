@@ -1,0 +1,238 @@
+"""The LLM agent: one class for every environment, configured by that environment's :class:`EnvPrompt`.
+
+``propose(history, n)`` returns the distinct actions among ``n`` proposals, in one of two modes:
+
+* ``action_mode="generate"`` (default): sample ``n`` responses, parse each into an action, and
+  deduplicate by action, counting duplicates and keeping the response with the best log-prob.
+* ``action_mode="score_valid"``: where the environment lists valid actions that the prompt config
+  marks scorable (ALFWorld commands, WebShop clickables), write each as the response the model would
+  give, score all of them in one batched ``score`` call, and draw ``n`` actions from the resulting
+  distribution (softmax of log-probs at ``temperature``; argmax at 0). With ReAct prompts the model
+  first generates its thought, which all scored responses share. A small model then never wastes a
+  step on an unparsable action. Where the model must write free text (WebShop's search page, math
+  steps) it still generates.
+
+Model calls go through an async backend with ``generate(request)`` and ``score(prompt,
+continuations)``, as :class:`agentsearch.llm.batcher.RequestBatcher` provides, so many agents running
+concurrently share batched forward passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from agentsearch.agents.base import Candidate, History
+from agentsearch.agents.parsing import format_response, match_valid_action
+from agentsearch.agents.prompts import EnvPrompt
+from agentsearch.agents.truncation import fit_messages
+from agentsearch.errors import ConfigError
+from agentsearch.llm.base import Completion, Message, Prompt, Request, SamplingParams
+
+__all__ = ["ActionMode", "AsyncBackend", "LLMAgent", "dedupe_completions", "sample_scored"]
+
+logger = logging.getLogger(__name__)
+
+ActionMode = Literal["generate", "score_valid"]
+ACTION_MODES: tuple[str, ...] = ("generate", "score_valid")
+
+#: Context assumed when none is given: the 4k window of the paper's Phi-3-mini agent.
+DEFAULT_CONTEXT_TOKENS = 4096
+
+
+class AsyncBackend(Protocol):
+    """What the agent needs from a model (:class:`~agentsearch.llm.batcher.RequestBatcher` has it)."""
+
+    async def generate(self, request: Request) -> list[Completion]: ...
+
+    async def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]: ...
+
+
+def dedupe_completions(completions: Sequence[Completion], actions: Sequence[str]) -> list[Candidate]:
+    """One :class:`Candidate` per distinct action, most frequent first (ties: higher log-prob first).
+
+    ``count`` is how many completions produced the action; the kept response is the one with the
+    highest log-prob among them.
+    """
+    best: dict[str, Completion] = {}
+    counts: dict[str, int] = {}
+    for completion, action in zip(completions, actions, strict=True):
+        counts[action] = counts.get(action, 0) + 1
+        if action not in best or completion.logprob > best[action].logprob:
+            best[action] = completion
+    candidates = [
+        Candidate(
+            response=completion.text.strip(),
+            action=action,
+            logprob=completion.logprob,
+            num_tokens=completion.num_tokens,
+            count=counts[action],
+        )
+        for action, completion in best.items()
+    ]
+    return sorted(candidates, key=lambda c: (-c.count, -c.logprob))
+
+
+def sample_scored(
+    logprobs: Sequence[float], n: int, temperature: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` indices from softmax(``logprobs`` / ``temperature``); argmax ``n`` times at 0.
+
+    Returns ``(counts per index, probabilities)``.
+    """
+    scores = np.asarray(logprobs, dtype=np.float64)
+    # A backend may return -inf (or NaN) for an impossible continuation; it gets no probability
+    # unless every action is impossible, which leaves a uniform choice.
+    scores = np.where(np.isfinite(scores), scores, -1e30)
+    if temperature == 0:
+        probabilities = np.zeros_like(scores)
+        probabilities[int(np.argmax(scores))] = 1.0
+    else:
+        shifted = (scores - scores.max()) / temperature
+        probabilities = np.exp(shifted)
+        probabilities /= probabilities.sum()
+    draws = rng.choice(len(scores), size=n, p=probabilities)
+    return np.bincount(draws, minlength=len(scores)), probabilities
+
+
+class LLMAgent:
+    """A prompted LLM policy for one environment (see the module docstring).
+
+    Args:
+        prompt: the environment's prompt configuration (``agentsearch.agents.webshop.PROMPT`` ...).
+        backend: async ``generate``/``score`` provider (a ``RequestBatcher``).
+        tokenizer: the model's tokenizer, for exact prompt truncation and token counts; without
+            one, prompts are never truncated.
+        react: ``Thought: ... Action: ...`` responses (ETO) if true, ``Action: ...`` only if false.
+        icl: include the one-shot example (Q-models want lean prompts: ``icl=False``).
+        action_mode: ``"generate"`` or ``"score_valid"``.
+        max_tokens: new tokens per response (the paper's 128).
+        top_p: nucleus sampling mass.
+        context_tokens: the model's context window; prompts are cut to ``context_tokens - max_tokens``.
+    """
+
+    def __init__(
+        self,
+        prompt: EnvPrompt,
+        backend: AsyncBackend,
+        *,
+        tokenizer: Any | None = None,
+        react: bool = True,
+        icl: bool = True,
+        action_mode: ActionMode = "generate",
+        max_tokens: int = 128,
+        top_p: float = 1.0,
+        context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    ) -> None:
+        if action_mode not in ACTION_MODES:
+            raise ConfigError(f"Unknown action_mode {action_mode!r}; expected one of {ACTION_MODES}.")
+        if context_tokens <= max_tokens:
+            raise ConfigError(f"Expected `context_tokens` ({context_tokens}) > `max_tokens` ({max_tokens}).")
+        self.prompt = prompt
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.react = react
+        self.icl = icl
+        self.action_mode = action_mode
+        self.max_tokens = max_tokens
+        self.top_p = top_p
+        self.max_prompt_tokens = context_tokens - max_tokens
+
+    @property
+    def env_name(self) -> str:
+        return self.prompt.env_name
+
+    def __repr__(self) -> str:
+        return (
+            f"LLMAgent(env={self.env_name!r}, react={self.react}, icl={self.icl}, "
+            f"action_mode={self.action_mode!r}, max_tokens={self.max_tokens})"
+        )
+
+    # ------------------------------------------------------------------ prompt
+    def messages(self, history: History) -> list[Message]:
+        """The chat before the next response, cut to the prompt budget (``truncation.py``)."""
+        head = self.prompt.head(history, react=self.react, icl=self.icl)
+        messages = head + self.prompt.turns(history)
+        if self.tokenizer is None:
+            return messages
+        return fit_messages(messages, len(head), self.tokenizer, self.max_prompt_tokens)
+
+    # ------------------------------------------------------------------ proposals
+    async def propose(
+        self,
+        history: History,
+        n: int,
+        *,
+        temperature: float = 1.0,
+        valid_actions: Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> list[Candidate]:
+        """The distinct candidate actions among ``n`` proposals (most frequent first)."""
+        if n < 1:
+            raise ValueError(f"Expected `n` >= 1, got {n}.")
+        messages = self.messages(history)
+        scorable = self.prompt.scorable_actions(valid_actions) if self.action_mode == "score_valid" else None
+        if scorable:
+            return await self._score_valid(messages, scorable, n, temperature, seed)
+        return await self._generate(messages, n, temperature, valid_actions, seed)
+
+    def _params(self, n: int, temperature: float, seed: int | None, stop: tuple[str, ...]) -> SamplingParams:
+        return SamplingParams(
+            n=n, temperature=temperature, top_p=self.top_p, max_tokens=self.max_tokens, stop=stop, seed=seed
+        )
+
+    async def _generate(
+        self,
+        messages: list[Message],
+        n: int,
+        temperature: float,
+        valid_actions: Sequence[str] | None,
+        seed: int | None,
+    ) -> list[Candidate]:
+        request = Request(messages, self._params(n, temperature, seed, self.prompt.stop))
+        completions = await self.backend.generate(request)
+        actions = []
+        for completion in completions:
+            action = self.prompt.parse(completion.text)
+            # Spell a recognisable action the way the env lists it ("Go to Cabinet 1." -> "go to cabinet 1").
+            if valid_actions:
+                action = match_valid_action(action, valid_actions) or action
+            actions.append(action)
+        return dedupe_completions(completions, actions)
+
+    async def _thought(self, messages: list[Message], temperature: float, seed: int | None) -> str:
+        """The thought the model writes before its action (ReAct), generated up to ``Action:``."""
+        request = Request(messages, self._params(1, temperature, seed, ("Action:", *self.prompt.stop)))
+        (completion,) = await self.backend.generate(request)
+        text = completion.text.strip()
+        if text.lower().startswith("thought:"):
+            text = text[len("thought:") :].strip()
+        return " ".join(text.split()) or "I should act."
+
+    async def _score_valid(
+        self, messages: list[Message], actions: list[str], n: int, temperature: float, seed: int | None
+    ) -> list[Candidate]:
+        thought = await self._thought(messages, temperature, seed) if self.react else None
+        responses = [format_response(action, thought) for action in actions]
+        logprobs = await self.backend.score(messages, responses)
+        counts, probabilities = sample_scored(logprobs, n, temperature, np.random.default_rng(seed))
+        candidates = [
+            Candidate(
+                response=responses[i],
+                action=actions[i],
+                logprob=float(logprobs[i]),
+                num_tokens=self._count_tokens(responses[i]),
+                count=int(counts[i]),
+                extras={"probability": float(probabilities[i])},
+            )
+            for i in np.flatnonzero(counts)
+        ]
+        return sorted(candidates, key=lambda c: (-c.count, -c.logprob))
+
+    def _count_tokens(self, text: str) -> int:
+        if self.tokenizer is None:
+            return 0
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -1,0 +1,67 @@
+"""WebShop prompts (ETO's format: instruction, one-shot example, ``Observation:\\n`` + page text).
+
+Action policy for ``action_mode="score_valid"``: on the search page the only thing to do is type a
+query, so the model generates ``search[...]``; on every other page it chooses among the page's
+clickables (``click[...]``), which are scored. WebShop accepts ``search[...]`` from any page, but
+ETO-style agents go back with ``click[back to search]``, which is among the clickables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentsearch.agents.parsing import parse_webshop_action
+from agentsearch.agents.prompts import EnvPrompt, load_examples
+
+__all__ = ["INSTRUCTION", "INSTRUCTION_ACT", "make_prompt", "scorable_actions"]
+
+_BODY = """You are shopping online in WebShop. You are given an instruction that describes a product \
+to buy. Each round you see the current web page as an observation: its text segments are separated \
+by [SEP], and buttons and product ids appear among them.
+Answer each round with exactly one action, in one of two forms:
+search[keywords] to search for products, on the search page;
+click[value] to click a button, product id or option shown on the current page, e.g. click[Buy Now], \
+click[< Prev], click[Next >], click[Back to Search], click[Description].
+The value you click must appear on the current page. Pick the product that best matches the \
+instruction, click the options it asks for (size, color ...) on the product page, then click[Buy Now]. \
+Choose your search keywords carefully."""
+
+INSTRUCTION = (
+    _BODY
+    + """
+Your response must use this format:
+Thought: I think ...
+Action: click[something]"""
+)
+
+INSTRUCTION_ACT = (
+    _BODY
+    + """
+Your response must use this format:
+Action: click[something]"""
+)
+
+
+def scorable_actions(valid_actions: Sequence[str] | None) -> list[str] | None:
+    """The page's ``click[...]`` actions, or ``None`` on the search page (the model writes a query)."""
+    if not valid_actions:
+        return None
+    clicks = [a for a in valid_actions if a.lower().startswith("click[") and a.lower() != "click[search]"]
+    return clicks or None
+
+
+def _format_observation_task(instruction: str, observation: str) -> str:
+    return "Observation:\n" + observation  # the page text already states the instruction
+
+
+def make_prompt() -> EnvPrompt:
+    return EnvPrompt(
+        env_name="webshop",
+        instruction=INSTRUCTION,
+        instruction_act=INSTRUCTION_ACT,
+        parse=parse_webshop_action,
+        format_task=_format_observation_task,
+        observation_prefix="Observation:\n",
+        scorable_actions=scorable_actions,
+        examples=tuple(e for e in load_examples() if e.env_name == "webshop"),
+    )
