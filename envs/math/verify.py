@@ -113,7 +113,7 @@ def _after_answer_is(text: str) -> str | None:
     if not matches:
         return None
     rest = text[matches[-1].end() :].strip()
-    rest = rest.split("\n", 1)[0].strip().lstrip(":").strip()
+    rest = rest.split("\n", 1)[0].strip().lstrip(":").strip().rstrip("./").strip()
     return rest[: MAX_ANSWER_CHARS + 1] or None
 
 
@@ -190,6 +190,7 @@ def normalize_answer(answer: str) -> str:
         ("\\displaystyle", ""),
     ):
         answer = answer.replace(old, new)
+    answer = answer.strip().rstrip(".").strip()
     answer = _strip_text_commands(answer).strip()
     answer = answer.rstrip(".").strip().rstrip("%").strip()
     answer = answer.lstrip(":").strip()

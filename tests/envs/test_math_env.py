@@ -1,0 +1,170 @@
+"""MathEnv: episodes, rewards, info, snapshots, hostile steps, and the reference expert."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from agentsearch.envs import make
+from agentsearch.envs.math import MathEnv, ReferenceExpert
+from agentsearch.envs.math.expert import fit_steps
+from agentsearch.envs.math.verify import shutdown_worker, warm_up_worker
+from agentsearch.errors import ConfigError
+
+TASK = "gsm-synth-test-00001"  # Uma has $485.50 ... answer 539.5
+
+
+@pytest.fixture(scope="module", autouse=True)
+def symbolic_worker():
+    assert warm_up_worker()
+    yield
+    shutdown_worker()
+
+
+@pytest.fixture
+def env() -> MathEnv:
+    env = make("math", split="test")
+    assert isinstance(env, MathEnv)
+    return env
+
+
+@pytest.mark.parametrize("step_format", ["step_k", "lines"])
+def test_gymnasium_check_env(step_format):
+    check_env(gym.make("agentsearch/Math-v0", step_format=step_format).unwrapped, skip_render_check=True)
+
+
+def test_observation_is_problem_plus_steps(env):
+    observation, info = env.reset(options={"task_id": TASK})
+    assert observation == env.current_problem.question == info["instruction"]
+    assert info["valid_actions"] is None and info["answer"] is None
+    observation, reward, terminated, truncated, info = env.step("Step 1: Uma earns 6 * $15 = $90.")
+    assert observation.endswith("\n\nStep 1: Uma earns 6 * $15 = $90.")
+    observation, *_ = env.step("She has $575.50 now.")
+    assert observation.endswith("Step 1: Uma earns 6 * $15 = $90.\nStep 2: She has $575.50 now.")
+    assert (reward, terminated, truncated) == (0.0, False, False)
+
+
+def test_lines_format_keeps_one_line_per_step():
+    env = make("math", split="test", step_format="lines")
+    question, _ = env.reset(options={"task_id": TASK})
+    env.step("first\nstep")
+    observation, *_ = env.step("second step")
+    assert observation == f"{question}\n\nfirst step\nsecond step"
+
+
+@pytest.mark.parametrize(
+    ("step", "reward"),
+    [
+        ("So she has $539.50. The answer is 539.5.", 1.0),
+        ("The answer is $539.50", 1.0),
+        ("Therefore \\boxed{539.5}", 1.0),
+        ("Therefore \\boxed{\\frac{1079}{2}}", 1.0),
+        ("The answer is 540.", 0.0),
+        ("\\boxed{539}", 0.0),
+    ],
+)
+def test_final_answer_terminates_and_scores(env, step, reward):
+    env.reset(options={"task_id": TASK})
+    _, got, terminated, truncated, info = env.step(step)
+    assert (got, terminated, truncated, info["won"]) == (reward, True, False, reward == 1.0)
+    assert info["answer"] is not None and info["gold_answer"] == "539.5"
+
+
+def test_gold_answer_hidden_until_the_episode_ends(env):
+    env = make("math", split="test", max_steps=3)
+    _, info = env.reset(options={"task_id": TASK})
+    assert "gold_answer" not in info
+    for _ in range(2):
+        _, _, terminated, truncated, info = env.step("Keep thinking about 539.5.")
+        assert "gold_answer" not in info and not (terminated or truncated)
+    _, reward, terminated, truncated, info = env.step("Still thinking.")
+    assert (reward, terminated, truncated) == (0.0, False, True)
+    assert info["gold_answer"] == "539.5" and info["answer"] is None
+
+
+def test_empty_step_is_invalid_and_changes_nothing(env):
+    observation, _ = env.reset(options={"task_id": TASK})
+    for action in ("", "   \n", "Step 3:   "):
+        after, reward, terminated, truncated, info = env.step(action)
+        assert after == observation and reward == 0.0 and not terminated
+        assert info["invalid_action"] and info["error"] == "empty step"
+    assert env.steps == () and env.step_count == 3
+
+
+def test_snapshot_restore_replays_identically(env):
+    env.reset(options={"task_id": TASK})
+    env.step("Uma earns $90.")
+    snapshot = env.snapshot()
+    first = [env.step(action) for action in ("She spends $32.", "The answer is 539.5")]
+    env.restore(snapshot)
+    assert env.steps == ("Uma earns $90.",) and env.step_count == 1 and not env.done
+    second = [env.step(action) for action in ("She spends $32.", "The answer is 539.5")]
+    assert first == second
+    env.restore(snapshot)
+    _, reward, *_ = env.step("The answer is 12")
+    assert reward == 0.0
+
+
+HOSTILE_STEPS = {
+    "power tower": "The answer is 9**9**9**9",
+    "latex tower": "\\boxed{10^{10^{10^{10}}}}",
+    "nested braces": "\\boxed{" + "{" * 25_000 + "539.5" + "}" * 25_000 + "}",
+    "nested braces under the step limit": "\\boxed{" + "{" * 3_000 + "539.5" + "}" * 3_000 + "}",
+    "nested parentheses": "The answer is " + "(" * 3_000 + "539.5" + ")" * 3_000,
+    "unterminated boxed": "The result is \\boxed{539.5",
+    "input": "The answer is \\input{/etc/passwd}",
+    "write18": "\\boxed{\\immediate\\write18{rm -rf ~}}",
+    "unicode digits": "The answer is \u0665\u0663\u0669.\u0665",
+    "fullwidth digits": "\\boxed{\uff15\uff13\uff19}",
+    "huge exponent": "\\boxed{539.5^{99999999}}",
+    "symbolic tower": "\\boxed{x^{x^{x^{x^{x}}}}}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_STEPS))
+def test_hostile_steps_score_zero_within_the_bound(name):
+    env = make("math", split="test", verify_timeout=2.0)
+    env.reset(options={"task_id": TASK})
+    start = time.monotonic()
+    _, reward, terminated, truncated, info = env.step(HOSTILE_STEPS[name])
+    assert time.monotonic() - start < 2.5
+    assert reward == 0.0 and not info["won"]
+
+
+def test_step_longer_than_the_limit_is_invalid(env):
+    env.reset(options={"task_id": TASK})
+    _, reward, terminated, _, info = env.step("1" * 50_000)
+    assert info["invalid_action"] and reward == 0.0 and not terminated
+
+
+def test_reference_expert_solves_every_shipped_test_problem(env):
+    expert = ReferenceExpert(env)
+    failures = [task for task in env.task_ids("test") if expert.solve(task) != 1.0]
+    assert len(env.task_ids("test")) >= 1000
+    assert failures == []
+
+
+def test_fit_steps_merges_leading_steps():
+    assert fit_steps(["a", "b", "c", "d"], 2) == ("a b c", "d")
+    assert fit_steps(["a", "b"], 5) == ("a", "b")
+
+
+def test_user_data_files(tmp_path):
+    gsm8k = tmp_path / "gsm8k.jsonl"
+    record = {"question": "Tom has 2 apples and buys 3. How many?", "answer": "2 + 3 = <<2+3=5>>5\n#### 5"}
+    gsm8k.write_text(json.dumps(record) + "\n")
+    env = MathEnv(data_files={"test": gsm8k}, split="test")
+    assert env.task_ids("test") == ["gsm8k-0"] and env.task_ids("train") == []
+    assert ReferenceExpert(env).solve("gsm8k-0") == 1.0
+    assert env.steps == ("2 + 3 = 5", "The answer is 5.")
+
+
+def test_bad_options_raise_config_errors():
+    with pytest.raises(ConfigError, match="step_k"):
+        MathEnv(step_format="step-k")
+    with pytest.raises(ConfigError):
+        MathEnv(verify_timeout=0)
