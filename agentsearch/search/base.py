@@ -74,6 +74,16 @@ def _check_positive(config: Any, *names: str) -> None:
             raise ConfigError(f"Expected `{name}` >= 1 in {type(config).__name__}, got {value}.")
 
 
+def _describe(agent: Any, attribute: str) -> str:
+    """A string attribute (``model_name``, ``backend``) of the agent, its backend, or the LLM behind it."""
+    backend = getattr(agent, "backend", None)
+    for obj in (agent, backend, getattr(backend, "llm", None)):
+        value = getattr(obj, attribute, None)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
 @runtime_checkable
 class Evaluator(Protocol):
     """Values a state without finishing the episode (LLM self-critique, a Q-model ...)."""
@@ -122,8 +132,8 @@ class SearchContext:
             valid_actions=info.get("valid_actions"),
             algorithm=algorithm,
             config=config.to_dict(),
-            model=getattr(agent, "model_name", "") or "",
-            backend=getattr(agent, "backend", "") or "",
+            model=_describe(agent, "model_name"),
+            backend=_describe(agent, "backend"),
             seed=seed,
             tree_id=f"{task_id}-{algorithm}-{seed}",
         )

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import itertools
 
+import gymnasium as gym
 from agentsearch.envs.base import TextEnv, Transition
 
+from agentsearch.errors import EnvError
+
 CODES = {"t0": "ab", "t1": "ba", "t2": "abc", "t3": "cc"}
+#: Many more tasks, for collection runs long enough to be killed midway.
+CODES.update({f"g{i:04d}": "abc"[i % 3] + "abc"[i // 3 % 3] + "abc"[i // 9 % 3] for i in range(3000)})
+TRAIN = list(CODES)
+#: An "eval" task whose env crashes on the first step (collect must record it and go on).
+CRASH = "boom"
+ENV_ID = "agentsearch-test/Lock-v0"
 
 
 class LockEnv(TextEnv):
@@ -18,10 +27,13 @@ class LockEnv(TextEnv):
     default_max_steps = 8
 
     def task_ids(self, split):
-        return sorted(CODES) if split == "train" else []
+        return TRAIN if split == "train" else [CRASH] if split == "eval" else []
+
+    def _has_task(self, task_id):
+        return task_id in CODES or task_id == CRASH
 
     def _reset_task(self, task_id):
-        self._code = CODES[task_id]
+        self._code = CODES.get(task_id, "crash")
         self._pressed: tuple[str, ...] = ()
         return "The lock is closed. Pressed: ''", f"Open the lock {task_id}.", {}
 
@@ -29,6 +41,8 @@ class LockEnv(TextEnv):
         return ["press a", "press b", "press c", "submit"]
 
     def _step(self, action):
+        if self._code == "crash":
+            raise EnvError("simulated crash of the environment")
         if action.startswith("press ") and action[6:] in ("a", "b", "c"):
             self._pressed = (*self._pressed, action[6:])
             return Transition(f"Pressed: {''.join(self._pressed)!r}")
@@ -70,3 +84,7 @@ class NoisyLockEnv(NoSnapshotLockEnv):
             transition.won,
             transition.invalid_action,
         )
+
+
+if ENV_ID not in gym.registry:
+    gym.register(id=ENV_ID, entry_point=LockEnv)

@@ -1,0 +1,276 @@
+"""Collect search trees over many tasks, K searches at a time, into a resumable JSONL file.
+
+``collect(config)`` runs one search per task. Up to ``concurrency`` searches run as asyncio tasks, each
+with its own environment instance; they share one agent whose model calls go through a
+:class:`~agentsearch.llm.batcher.RequestBatcher`, so one backend call serves every search's pending
+expansion. Each finished tree is appended as one line and flushed and fsynced at once, so a kill loses
+at most the trees in flight. Rerunning the same command skips the task ids already in the file; a
+partial last line left by a kill is reported, cut off and redone. A task that fails (env error, backend
+error after retries) is written as a tree with ``error`` set, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agentsearch.agents.base import Agent
+from agentsearch.errors import AgentSearchError, ConfigError, did_you_mean
+from agentsearch.search.algorithms import get_algorithm, make_search_config
+from agentsearch.search.base import task_seed
+from agentsearch.search.tree import SearchTree, append_tree, scan_tree_file
+
+__all__ = ["CollectConfig", "CollectProgress", "collect", "load_collect_config", "default_config_path"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CollectConfig:
+    """One collection run. Paper defaults per environment ship as YAML (:func:`default_config_path`).
+
+    Attributes:
+        env: environment short name (``webshop``, ``alfworld``, ``math``) or gymnasium id.
+        split: task split searched.
+        tasks: the first ``tasks`` ids of the split (all when ``None``); ignored if ``task_ids`` is set.
+        task_ids: explicit task ids.
+        algo: ``mcts``, ``dfsdt``, ``beam`` or ``best_of_n``.
+        search: the algorithm's config values (its dataclass fields), overriding its defaults.
+        model: model name for :func:`agentsearch.llm.models.load_model` (``smollm2-135m``, ``tiny-random``),
+            or ``random`` for the zero-latency :class:`~agentsearch.search.scripted.RandomValidAgent`.
+        backend: ``hf``, ``vllm`` or ``openai``.
+        agent: :func:`agentsearch.agents.make_agent` options (``react``, ``icl``, ``action_mode`` ...).
+        llm: backend options passed to :func:`agentsearch.llm.load_llm`.
+        env_kwargs: keyword arguments of the environment constructor.
+        concurrency: searches running at once (K).
+        seed: run seed; each task's search seed is derived from it and the task id.
+        out: the trees file (JSONL, appended to).
+        round: expert-iteration round stored in every tree.
+    """
+
+    env: str = "webshop"
+    split: str = "train"
+    tasks: int | None = 200
+    task_ids: list[str] | None = None
+    algo: str = "mcts"
+    search: dict[str, Any] = field(default_factory=dict)
+    model: str = "smollm2-135m"
+    backend: str = "hf"
+    agent: dict[str, Any] = field(default_factory=dict)
+    llm: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    concurrency: int = 16
+    seed: int = 0
+    out: str = "runs/trees.jsonl"
+    round: int = 0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError(f"Expected `concurrency` >= 1, got {self.concurrency}.")
+        if self.tasks is not None and self.tasks < 1:
+            raise ConfigError(f"Expected `tasks` >= 1, got {self.tasks}.")
+        make_search_config(self.algo, self.search)  # fail early on unknown algorithms or options
+
+
+def default_config_path(env: str) -> Path | None:
+    """The shipped YAML with the paper's defaults for ``env`` (``None`` when there is none)."""
+    name = env.split("/")[-1].split("-")[0].lower()
+    resource = resources.files("agentsearch.search.configs") / f"{name}.yaml"
+    return Path(str(resource)) if resource.is_file() else None
+
+
+def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err}).") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of options, got {type(data).__name__}.")
+    return data
+
+
+def load_collect_config(
+    path: str | os.PathLike[str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> CollectConfig:
+    """A :class:`CollectConfig` from the env's shipped defaults, the YAML at ``path``, then ``overrides``.
+
+    Mapping options (``search``, ``agent``, ``llm``, ``env_kwargs``) merge key by key. The shipped files
+    keep one ``search`` section per algorithm (``search: {mcts: {...}, beam: {...}}``); the section of the
+    chosen ``algo`` is used.
+    """
+    user = _read_yaml(path) if path is not None else {}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    env = overrides.get("env", user.get("env", CollectConfig.env))
+    shipped_path = default_config_path(env)
+    merged: dict[str, Any] = _read_yaml(shipped_path) if shipped_path else {}
+    algo = overrides.get("algo", user.get("algo", merged.get("algo", CollectConfig.algo)))
+    per_algo = merged.pop("search", {}) or {}
+    merged["search"] = dict(per_algo.get(algo, {}))
+    for layer in (user, overrides):
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    known = {f.name for f in dataclasses.fields(CollectConfig)}
+    unknown = sorted(set(merged) - known)
+    if unknown:
+        raise ConfigError(f"Unknown collect options {unknown}.{did_you_mean(unknown[0], known)}")
+    return CollectConfig(**merged)
+
+
+@dataclass(frozen=True)
+class CollectProgress:
+    """Running totals reported after each finished tree.
+
+    Attributes:
+        done: trees finished in this run; ``total`` trees this run writes; ``skipped`` already in the file.
+        successes: finished trees that found a win; ``failures`` trees recorded with an error.
+        nodes: nodes in the finished trees; ``tokens`` generated tokens; ``elapsed`` seconds of this run.
+        last: the tree just written.
+    """
+
+    done: int
+    total: int
+    skipped: int
+    successes: int
+    failures: int
+    nodes: int
+    tokens: int
+    elapsed: float
+    last: SearchTree | None = None
+
+
+def _task_list(env: Any, config: CollectConfig) -> list[str]:
+    if config.task_ids is not None:
+        return [str(t) for t in config.task_ids]
+    ids = [str(t) for t in env.task_ids(config.split)]
+    return ids[: config.tasks] if config.tasks is not None else ids
+
+
+def _make_env(config: CollectConfig) -> Any:
+    from agentsearch.envs import make
+
+    return make(config.env, split=config.split, **config.env_kwargs)
+
+
+def build_agent(config: CollectConfig) -> Agent:
+    """The agent ``config`` asks for: the scripted random policy, or an LLM agent over a batched backend."""
+    env_name = config.env.split("/")[-1].split("-")[0].lower()
+    if config.model == "random":
+        from agentsearch.search.scripted import RandomValidAgent
+
+        return RandomValidAgent(env_name)
+    from agentsearch.agents import make_agent
+    from agentsearch.llm import load_llm
+
+    llm = load_llm(config.backend, config.model, **config.llm)
+    return make_agent(env_name, llm, **config.agent)
+
+
+def _failed_tree(config: CollectConfig, task_id: str, seed: int, err: BaseException) -> SearchTree:
+    tree = SearchTree.new(env=config.env, task_id=task_id, instruction="", observation="")
+    tree.algorithm, tree.seed = config.algo, seed
+    tree.error = f"{type(err).__name__}: {err}"
+    return tree
+
+
+async def _collect_async(
+    config: CollectConfig,
+    agent: Agent,
+    todo: list[str],
+    handle: Any,
+    skipped: int,
+    progress: Callable[[CollectProgress], None] | None,
+) -> CollectProgress:
+    search_fn, _ = get_algorithm(config.algo)
+    search_config = make_search_config(config.algo, config.search)
+    envs: list[Any] = []  # idle environment instances, reused by later searches
+    start = time.perf_counter()
+    totals = {"done": 0, "successes": 0, "failures": 0, "nodes": 0, "tokens": 0}
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for task_id in todo:
+        queue.put_nowait(task_id)
+
+    def report(tree: SearchTree | None) -> CollectProgress:
+        return CollectProgress(
+            total=len(todo), skipped=skipped, elapsed=time.perf_counter() - start, last=tree, **totals
+        )
+
+    async def worker() -> None:
+        while not queue.empty():
+            task_id = queue.get_nowait()
+            env = envs.pop() if envs else _make_env(config)
+            seed = task_seed(config.seed, task_id)
+            try:
+                tree = await search_fn(env, agent, task_id, search_config, seed=seed)
+            except AgentSearchError as err:
+                logger.warning("task %s failed: %s", task_id, err)
+                tree = _failed_tree(config, task_id, seed, err)
+                env = None  # its state is unknown; the next search gets a fresh instance
+            except Exception as err:  # a bug or an env crash: recorded, and the run goes on
+                logger.exception("task %s failed", task_id)
+                tree = _failed_tree(config, task_id, seed, err)
+                env = None
+            if env is not None:
+                envs.append(env)
+            tree.round = config.round
+            tree.model = config.model if config.model == "random" else tree.model or config.model
+            tree.backend = tree.backend or config.backend
+            tree.provenance.update(run_seed=config.seed, split=config.split)
+            append_tree(handle, tree)
+            totals["done"] += 1
+            totals["successes"] += int(tree.success)
+            totals["failures"] += int(tree.error is not None)
+            totals["nodes"] += tree.num_nodes
+            totals["tokens"] += tree.tokens
+            if progress is not None:
+                progress(report(tree))
+
+    await asyncio.gather(*(worker() for _ in range(min(config.concurrency, max(len(todo), 1)))))
+    return report(None)
+
+
+def collect(
+    config: CollectConfig,
+    *,
+    agent: Agent | None = None,
+    progress: Callable[[CollectProgress], None] | None = None,
+) -> Path:
+    """Search every task of ``config`` not yet in ``config.out`` and append the trees; returns the path.
+
+    Args:
+        config: what to collect.
+        agent: the policy (default: built from ``config.model``/``backend``/``agent`` by :func:`build_agent`).
+        progress: called after each tree with running totals (the CLI draws its progress bar from it).
+    """
+    out = Path(config.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scan = scan_tree_file(out)
+    if scan.truncated:
+        logger.warning(
+            "%s ends in a partial line (an interrupted write); cutting it off and redoing that task.", out
+        )
+        with out.open("r+b") as handle:
+            handle.truncate(scan.good_bytes)
+    finished = set(scan.task_ids)
+    tasks = _task_list(_make_env(config), config)
+    todo = [t for t in dict.fromkeys(tasks) if t not in finished]
+    skipped = len(tasks) - len(todo)
+    logger.info("%s: %d tasks, %d already collected, %d to search.", out, len(tasks), skipped, len(todo))
+    if not todo:
+        return out
+    agent = agent or build_agent(config)
+    with out.open("ab") as handle:
+        asyncio.run(_collect_async(config, agent, todo, handle, skipped, progress))
+    return out
