@@ -65,7 +65,9 @@ def test_generator_reproduces_the_shipped_files(tmp_path):
     for split, problems in regenerated.items():
         assert tuple(problems) == shipped_problems(split)
         assert [p.expr for p in problems] == [p.expr for p in shipped_problems(split)]
-    assert generate_splits(seed=1, sizes={"train": 5, "eval": 5, "test": 5})["test"] != regenerated["test"][:5]
+    assert (
+        generate_splits(seed=1, sizes={"train": 5, "eval": 5, "test": 5})["test"] != regenerated["test"][:5]
+    )
 
 
 def test_write_and_read_round_trip(tmp_path):
@@ -80,7 +82,10 @@ def test_write_and_read_round_trip(tmp_path):
 def test_load_gsm8k(tmp_path):
     path = tmp_path / "test.jsonl"
     records = [
-        {"question": "Q1?", "answer": "Half of 48 is 48/2 = <<48/2=24>>24.\nThen 24 + 48 = <<24+48=72>>72\n#### 72"},
+        {
+            "question": "Q1?",
+            "answer": "Half of 48 is 48/2 = <<48/2=24>>24.\nThen 24 + 48 = <<24+48=72>>72\n#### 72",
+        },
         {"question": "Q2?", "answer": "It costs 1,000 + 200 = 1,200\n#### 1,200"},
     ]
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
