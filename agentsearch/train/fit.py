@@ -28,6 +28,8 @@ __all__ = ["TrainResult", "train_q", "lora_config"]
 
 logger = logging.getLogger(__name__)
 
+LLAMA_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -57,11 +59,13 @@ def lora_config(model: Any, *, r: int, alpha: int, top_layers: int | None) -> An
     if top_layers is not None:
         total = model.config.num_hidden_layers
         layers = list(range(max(0, total - top_layers), total))
+    # PEFT accepts layers_to_transform only with explicit module names; these are the Llama-family linears.
+    modules: str | list[str] = "all-linear" if layers is None else LLAMA_LINEARS
     return LoraConfig(
         r=r,
         lora_alpha=alpha,
         lora_dropout=0.0,
-        target_modules="all-linear",
+        target_modules=modules,
         layers_to_transform=layers,
         task_type="CAUSAL_LM",
     )

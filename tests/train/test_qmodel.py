@@ -1,0 +1,121 @@
+"""QValueModel: Q = beta * summed log-ratio over the response tokens TRL trains, batched over candidates."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from train_helpers import step_messages
+
+from agentsearch.train.logprobs import shared_prefix_logprobs, tokenize_step
+from agentsearch.train.qmodel import QValueModel
+
+RESPONSES = ["Thought: search.\nAction: search[red shoes]", "Action: click[b0001]", "ok"]
+
+
+def lora_model(base):
+    """The tiny model with a LoRA adapter whose weights are random, so pi_theta != pi_ref."""
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(1)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False)
+    return get_peft_model(copy.deepcopy(base), config).eval()
+
+
+def full_sequence_logprobs(model, tokenizer, messages, response):
+    """log pi(response tokens | messages) from one plain forward over the whole rendered chat."""
+    prompt_text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    full_text = tokenizer.apply_chat_template(
+        messages + [{"role": "assistant", "content": response}], tokenize=False
+    )
+    assert full_text.startswith(prompt_text)
+    prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    full_ids = tokenizer(full_text, add_special_tokens=False)["input_ids"]
+    assert full_ids[: len(prompt_ids)] == prompt_ids
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([full_ids])).logits[0, :-1]
+    logprobs = torch.log_softmax(logits.float(), -1)
+    targets = torch.tensor(full_ids[1:])
+    per_token = logprobs.gather(-1, targets[:, None]).squeeze(-1)
+    return per_token[len(prompt_ids) - 1 :]
+
+
+def test_shared_prefix_logprobs_equal_a_plain_forward(tiny):
+    model, tokenizer = tiny
+    messages = step_messages(3)
+    tokens = tokenize_step(tokenizer, messages, RESPONSES)
+    with torch.no_grad():
+        batched = shared_prefix_logprobs(model, tokens.prompt_ids, tokens.completion_ids).logprobs
+    for response, logprobs in zip(RESPONSES, batched, strict=True):
+        expected = full_sequence_logprobs(model, tokenizer, messages, response)
+        assert logprobs.shape == expected.shape
+        torch.testing.assert_close(logprobs, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_completion_tokens_include_end_of_turn_as_trl_trains_them(tiny):
+    _, tokenizer = tiny
+    tokens = tokenize_step(tokenizer, step_messages(0), ["Action: click[b0001]"])
+    text = tokenizer.decode(tokens.completion_ids[0])
+    assert text.startswith("Action: click[b0001]") and "<|im_end|>" in text
+
+
+def test_q_equals_beta_times_summed_log_ratio_by_hand(tiny):
+    base, tokenizer = tiny
+    model = lora_model(base)
+    qmodel = QValueModel(model, tokenizer, beta=0.1)
+    messages = step_messages(7)
+    values = qmodel.q(messages, RESPONSES)
+    for response, value in zip(RESPONSES, values, strict=True):
+        theta = full_sequence_logprobs(model, tokenizer, messages, response)
+        with model.disable_adapter():
+            ref = full_sequence_logprobs(model, tokenizer, messages, response)
+        expected = 0.1 * float((theta - ref).sum())
+        assert abs(expected) > 1e-3  # the adapter really changes the model
+        assert value == pytest.approx(expected, abs=1e-4)
+
+
+def test_length_normalized_divides_by_token_count(tiny):
+    base, tokenizer = tiny
+    model = lora_model(base)
+    messages = step_messages(2)
+    summed = QValueModel(model, tokenizer, beta=0.5).q(messages, RESPONSES)
+    mean = QValueModel(model, tokenizer, beta=0.5, length_normalized=True).q(messages, RESPONSES)
+    counts = [len(ids) for ids in tokenize_step(tokenizer, messages, RESPONSES).completion_ids]
+    for s, m, count in zip(summed, mean, counts, strict=True):
+        assert m == pytest.approx(s / count, rel=1e-5)
+
+
+def test_adapter_disabled_reference_equals_the_base_model(tiny):
+    base, tokenizer = tiny
+    model = lora_model(base)
+    tokens = tokenize_step(tokenizer, step_messages(4), RESPONSES)
+    with torch.no_grad():
+        with model.disable_adapter():
+            reference = shared_prefix_logprobs(model, tokens.prompt_ids, tokens.completion_ids).logprobs
+        plain = shared_prefix_logprobs(base, tokens.prompt_ids, tokens.completion_ids).logprobs
+        adapted = shared_prefix_logprobs(model, tokens.prompt_ids, tokens.completion_ids).logprobs
+    for r, p, a in zip(reference, plain, adapted, strict=True):
+        torch.testing.assert_close(r, p)
+        assert not torch.allclose(a, p)
+
+
+def test_untrained_adapter_gives_zero_q(tiny):
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    base, tokenizer = tiny
+    model = get_peft_model(copy.deepcopy(base), LoraConfig(r=4, target_modules="all-linear"))  # B = 0 at init
+    assert QValueModel(model, tokenizer, beta=0.1).q(step_messages(1), RESPONSES) == pytest.approx(
+        [0.0] * 3, abs=1e-6
+    )
+
+
+def test_full_model_needs_a_reference(tiny):
+    from agentsearch.errors import ConfigError
+
+    base, tokenizer = tiny
+    with pytest.raises(ConfigError, match="reference"):
+        QValueModel(base, tokenizer, beta=0.1)
+    assert QValueModel(base, tokenizer, beta=0.1, reference=base).q(step_messages(1), RESPONSES) == [0.0] * 3

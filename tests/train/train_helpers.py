@@ -1,0 +1,37 @@
+"""Helpers shared by the training tests: chat states and pair files in TRL's format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SYSTEM = {"role": "system", "content": "You are a web shopping agent."}
+
+
+def step_messages(i: int) -> list[dict[str, str]]:
+    return [
+        SYSTEM,
+        {
+            "role": "user",
+            "content": f"Instruction: buy item {i} under {10 + i} dollars\nObservation: search page",
+        },
+    ]
+
+
+def write_pairs(path: Path, n: int) -> Path:
+    """``n`` pairs over 5 tasks in TRL's conversational format, with agentsearch metadata."""
+    with path.open("w") as handle:
+        for i in range(n):
+            record = {
+                "prompt": step_messages(i),
+                "chosen": [
+                    {"role": "assistant", "content": f"Thought: search first.\nAction: search[item {i}]"}
+                ],
+                "rejected": [{"role": "assistant", "content": f"Thought: guess.\nAction: click[b{i:04d}]"}],
+                "q_chosen": 1.0,
+                "q_rejected": 0.0,
+                "task_id": str(i % 5),
+                "round": 0,
+            }
+            handle.write(json.dumps(record) + "\n")
+    return path
