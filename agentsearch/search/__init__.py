@@ -1,13 +1,30 @@
 """Tree search over agent turns (MCTS, DFSDT, beam, best-of-N) and the one tree schema they all write."""
 
+from agentsearch.search.algorithms import ALGORITHMS, get_algorithm, make_search_config
 from agentsearch.search.base import Evaluator, SearchConfig, SearchContext, task_seed
+from agentsearch.search.beam import BeamConfig, beam
+from agentsearch.search.best_of_n import BestOfNConfig, best_of_n
 from agentsearch.search.branching import Branching
+from agentsearch.search.collect import CollectConfig, collect, load_collect_config
+from agentsearch.search.dfsdt import DFSDTConfig, dfsdt
 from agentsearch.search.mcts import MCTSConfig, mcts
 from agentsearch.search.scripted import RandomValidAgent
 from agentsearch.search.selection import priors_from_logprobs, puct, uct
 from agentsearch.search.tree import NO_PARENT, ROOT, SCHEMA_VERSION, SearchTree, append_tree, read_trees
 
 __all__ = [
+    "ALGORITHMS",
+    "BeamConfig",
+    "BestOfNConfig",
+    "CollectConfig",
+    "DFSDTConfig",
+    "beam",
+    "best_of_n",
+    "collect",
+    "dfsdt",
+    "get_algorithm",
+    "load_collect_config",
+    "make_search_config",
     "Branching",
     "Evaluator",
     "MCTSConfig",

@@ -8,6 +8,9 @@ from typing import Any
 
 from agentsearch.errors import ConfigError, did_you_mean
 from agentsearch.search.base import SearchConfig
+from agentsearch.search.beam import BeamConfig, beam
+from agentsearch.search.best_of_n import BestOfNConfig, best_of_n
+from agentsearch.search.dfsdt import DFSDTConfig, dfsdt
 from agentsearch.search.mcts import MCTSConfig, mcts
 from agentsearch.search.tree import SearchTree
 
@@ -18,6 +21,9 @@ SearchFn = Callable[..., Awaitable[SearchTree]]
 
 ALGORITHMS: dict[str, tuple[SearchFn, type[SearchConfig]]] = {
     "mcts": (mcts, MCTSConfig),
+    "dfsdt": (dfsdt, DFSDTConfig),
+    "beam": (beam, BeamConfig),
+    "best_of_n": (best_of_n, BestOfNConfig),
 }
 
 

@@ -214,18 +214,20 @@ class SearchContext:
                 break  # the node diverged on replay: no child of it can be trusted
         return [child for child in tree.children(node) if child not in before]
 
-    async def rollout(self, node: int, *, iteration: int) -> tuple[int, float]:
+    async def rollout(self, node: int, *, iteration: int, is_rollout: bool = True) -> tuple[int, float]:
         """Simulate from ``node`` with one sample per step until terminal or ``max_depth``.
 
-        Every simulated step is added to the tree (``is_rollout=True``). Returns the last node and the
-        return to back up: its reward if terminal, ``depth_penalty`` at the depth limit.
+        Every simulated step is added to the tree (flagged ``is_rollout`` unless told otherwise). Returns
+        the last node and the return to back up: its reward if terminal, ``depth_penalty`` at the limit.
         """
         tree, config = self.tree, self.config
         while not tree.terminal[node] and not tree.diverged[node] and tree.depth[node] < config.max_depth:
+            if not is_rollout and config.store_prompts and tree.prompt[node] is None:
+                tree.prompt[node] = self.agent.messages(tree.history(node))  # sampled paths feed pairs
             candidates = await self.propose(node, 1, config.temperature)
             if not candidates:
                 break
-            child = self.add_child(node, candidates[0], iteration=iteration, is_rollout=True)
+            child = self.add_child(node, candidates[0], iteration=iteration, is_rollout=is_rollout)
             if child is None:
                 break
             node = child

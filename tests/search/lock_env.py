@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 import gymnasium as gym
-from agentsearch.envs.base import TextEnv, Transition
 
+from agentsearch.envs.base import TextEnv, Transition
 from agentsearch.errors import EnvError
 
 CODES = {"t0": "ab", "t1": "ba", "t2": "abc", "t3": "cc"}
