@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import gymnasium as gym
@@ -168,3 +170,17 @@ def test_bad_options_raise_config_errors():
         MathEnv(step_format="step-k")
     with pytest.raises(ConfigError):
         MathEnv(verify_timeout=0)
+
+
+def test_cli_play_math_smoke():
+    # `agentsearch envs play math`, driven through stdin as a user would type.
+    result = subprocess.run(
+        [sys.executable, "-m", "agentsearch.cli", "envs", "play", "math", "--task", TASK],
+        input="Uma earns $90.\nThe answer is $539.50\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "Step 1: Uma earns $90." in result.stdout
+    assert "episode over: won, terminated, total reward 1.000" in result.stdout
