@@ -70,7 +70,6 @@ def make_prompt() -> EnvPrompt:
         instruction_act=instruction(react=False, placement=placement),
         parse=parse_alfworld_action,
         format_task=_format_task,
-        observation_prefix="Observation: ",
         kind_of=task_kind,
         examples=examples,
     )

@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from agentsearch.agents.base import Candidate, History
-from agentsearch.agents.parsing import format_response, match_valid_action
+from agentsearch.agents.parsing import match_valid_action
 from agentsearch.agents.prompts import EnvPrompt
 from agentsearch.agents.truncation import fit_messages
 from agentsearch.errors import ConfigError
@@ -216,7 +216,7 @@ class LLMAgent:
         self, messages: list[Message], actions: list[str], n: int, temperature: float, seed: int | None
     ) -> list[Candidate]:
         thought = await self._thought(messages, temperature, seed) if self.react else None
-        responses = [format_response(action, thought) for action in actions]
+        responses = [self.prompt.respond(action, thought) for action in actions]
         logprobs = await self.backend.score(messages, responses)
         counts, probabilities = sample_scored(logprobs, n, temperature, np.random.default_rng(seed))
         candidates = [

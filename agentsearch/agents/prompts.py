@@ -106,7 +106,10 @@ class EnvPrompt:
             responses; ``instruction_act`` is the act-only variant.
         parse: model text -> action string (``agentsearch.agents.parsing``).
         format_task: the user message that states the task, from the instruction and first observation.
-        observation_prefix: put before every later observation (ETO's WebShop: ``"Observation:\\n"``).
+        format_observation: the user message of a later observation (ETO's WebShop: ``"Observation:\\n"``
+            + the page).
+        respond: ``(action, thought or None)`` -> the assistant turn that takes ``action``
+            (:func:`~agentsearch.agents.parsing.format_response` unless the environment differs).
         kind_of: the example kind a task instruction calls for (ALFWorld task types); ``None`` for one kind.
         scorable_actions: given the env's ``valid_actions``, the actions to score by likelihood in
             ``action_mode="score_valid"``, or ``None`` when the model must generate free text.
@@ -119,7 +122,8 @@ class EnvPrompt:
     instruction_act: str
     parse: Callable[[str], str]
     format_task: Callable[[str, str], str]
-    observation_prefix: str = "Observation: "
+    format_observation: Callable[[str], str] = lambda observation: "Observation: " + observation
+    respond: Callable[[str, str | None], str] = format_response
     kind_of: Callable[[str], str] | None = None
     scorable_actions: Callable[[Sequence[str] | None], list[str] | None] = lambda valid: (
         list(valid) if valid else None
@@ -148,8 +152,8 @@ class EnvPrompt:
             for index, step in enumerate(example.steps):
                 if index:
                     previous = example.steps[index - 1].observation
-                    messages.append({"role": "user", "content": self.observation_prefix + previous})
-                response = format_response(step.action, step.thought if react else None)
+                    messages.append({"role": "user", "content": self.format_observation(previous)})
+                response = self.respond(step.action, step.thought if react else None)
                 messages.append({"role": "assistant", "content": response})
         messages.append(
             {"role": "user", "content": self.format_task(history.instruction, history.observation)}
@@ -161,5 +165,5 @@ class EnvPrompt:
         messages: list[Message] = []
         for turn in history.turns:
             messages.append({"role": "assistant", "content": turn.response})
-            messages.append({"role": "user", "content": self.observation_prefix + turn.observation})
+            messages.append({"role": "user", "content": self.format_observation(turn.observation)})
         return messages

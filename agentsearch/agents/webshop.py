@@ -50,8 +50,12 @@ def scorable_actions(valid_actions: Sequence[str] | None) -> list[str] | None:
     return clicks or None
 
 
+def _format_observation(observation: str) -> str:
+    return "Observation:\n" + observation
+
+
 def _format_observation_task(instruction: str, observation: str) -> str:
-    return "Observation:\n" + observation  # the page text already states the instruction
+    return _format_observation(observation)  # the page text already states the instruction
 
 
 def make_prompt() -> EnvPrompt:
@@ -61,7 +65,7 @@ def make_prompt() -> EnvPrompt:
         instruction_act=INSTRUCTION_ACT,
         parse=parse_webshop_action,
         format_task=_format_observation_task,
-        observation_prefix="Observation:\n",
+        format_observation=_format_observation,
         scorable_actions=scorable_actions,
         examples=tuple(e for e in load_examples() if e.env_name == "webshop"),
     )

@@ -33,7 +33,7 @@ def toy_prompt(examples: tuple[Example, ...] = (EXAMPLE,)) -> EnvPrompt:
         instruction_act="INSTRUCTION (act)",
         parse=parse_webshop_action,
         format_task=lambda instruction, observation: "Observation:\n" + observation,
-        observation_prefix="Observation:\n",
+        format_observation=lambda observation: "Observation:\n" + observation,
         examples=examples,
     )
 

@@ -1,0 +1,61 @@
+"""Step-level math prompts: one response is one reasoning step (Step-DPO's ``Step k: ...`` format).
+
+The environment's observation repeats the question and every step so far, which the chat already
+holds (the steps are the assistant turns), so after a step the user turn only says to continue; the
+history grows by one step per turn instead of quadratically. ReAct responses put a short thought
+before the step (``Thought: ...\\nAction: Step k: ...``); act-only responses are the step alone. A
+step that gives the result ends with ``The answer is N.``, which terminates the episode. Steps are
+free text, so ``action_mode="score_valid"`` falls back to generating.
+"""
+
+from __future__ import annotations
+
+from agentsearch.agents.parsing import format_response, parse_math_action
+from agentsearch.agents.prompts import EnvPrompt, load_examples
+
+__all__ = ["CONTINUE", "INSTRUCTION", "INSTRUCTION_ACT", "make_prompt", "respond"]
+
+#: The user turn after each step.
+CONTINUE = "Continue with the next step."
+
+_BODY = """Solve the math word problem step by step. Each of your answers is exactly one step of the \
+solution: one short sentence with one calculation, numbered like "Step 1: Omar has 103 - 10 = 93 shells." \
+After each step you are asked to continue. In the step that reaches the result, end with \
+"The answer is N." where N is the final number."""
+
+INSTRUCTION = (
+    _BODY
+    + """
+Your answer must use this format:
+Thought: what to compute next
+Action: Step k: the step"""
+)
+
+INSTRUCTION_ACT = (
+    _BODY
+    + """
+Your answer must be the step alone:
+Step k: the step"""
+)
+
+
+def respond(action: str, thought: str | None) -> str:
+    """``Thought: ...\\nAction: <step>`` (ReAct) or the bare step (act-only)."""
+    return action if thought is None else format_response(action, thought)
+
+
+def make_prompt() -> EnvPrompt:
+    examples = tuple(e for e in load_examples() if e.env_name == "math")
+    return EnvPrompt(
+        env_name="math",
+        instruction=INSTRUCTION,
+        instruction_act=INSTRUCTION_ACT,
+        parse=parse_math_action,
+        format_task=lambda instruction, observation: f"Question: {observation}",
+        format_observation=lambda observation: CONTINUE,
+        respond=respond,
+        scorable_actions=lambda valid_actions: None,
+        # One step per answer: stop where the model starts the next step or invents an observation.
+        stop=("\nObservation", "\nThought", "\nStep "),
+        examples=examples,
+    )
