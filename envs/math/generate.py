@@ -135,32 +135,87 @@ def _leaf(value: Fraction) -> str:
 
 @dataclass
 class Story:
-    """A problem under construction: the running quantity, its expression, text and steps."""
+    """A problem under construction: the running quantity, its expression, text and steps.
+
+    Step templates are ``str.format`` strings over ``b`` (the value before), ``x`` (the operand),
+    ``p`` (a part or product), ``a`` (the value after, with its unit) and ``n`` (a count).
+    """
 
     rng: random.Random
-    topic: str
     value: Fraction
     expr: Expr
-    show: Callable[[Fraction], str]  #: formats a value of the running quantity ("$12", "12 apples")
+    show: Callable[[Fraction], str]  #: a value of the running quantity with its unit ("12 apples")
+    fmt: Callable[[Fraction], str]  #: a bare number of the topic ("$12" for money, "12" otherwise)
     sentences: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     ops: int = 0
     question: str = ""
     used: set[str] = field(default_factory=set)  #: one-off operations already in the story
 
-    def apply(self, op: str, other: Fraction, other_expr: Expr | None = None) -> Fraction:
-        """Combine the running quantity with ``other`` and return the new value (not yet committed)."""
-        other_expr = _leaf(other) if other_expr is None else other_expr
-        value = {
+    def apply(self, op: str, other: Fraction, other_expr: Expr | None = None) -> None:
+        """Combine the running quantity with ``other`` (one operation)."""
+        self.value = {
             "+": self.value + other,
             "-": self.value - other,
             "*": self.value * other,
             "/": self.value / other,
         }[op]
-        self.expr = [op, self.expr, other_expr]
-        self.value = value
+        self.expr = [op, self.expr, _leaf(other) if other_expr is None else other_expr]
         self.ops += 1
-        return value
+
+    def single(self, sentence: str | None, op: str, operand: Fraction, step: str) -> bool:
+        """One operation with a literal operand: "gives 5 away" -> ``b - 5 = a``."""
+        before = self.value
+        if sentence:
+            self.sentences.append(sentence)
+        self.apply(op, operand)
+        self.steps.append(step.format(b=self.fmt(before), x=self.fmt(operand), a=self.show(self.value)))
+        return True
+
+    def add_product(
+        self,
+        sentence: str,
+        count: Fraction | int,
+        unit: Fraction,
+        product_step: str,
+        total_step: str,
+        op: str = "+",
+    ) -> bool:
+        """Two operations: ``count * unit`` (hours at a rate, packs of a size), then add or subtract it."""
+        product = count * unit
+        if op == "-" and self.value - product <= 0:
+            return False
+        before = self.value
+        self.sentences.append(sentence)
+        self.steps.append(
+            product_step.format(n=format_number(Fraction(count)), x=self.fmt(unit), p=self.fmt(product))
+        )
+        self.ops += 1
+        self.apply(op, product, ["*", _leaf(Fraction(count)), _leaf(unit)])
+        self.steps.append(total_step.format(b=self.fmt(before), p=self.fmt(product), a=self.show(self.value)))
+        return True
+
+    def take_part(
+        self,
+        sentence: str,
+        numerator: int,
+        denominator: int,
+        part_step: str,
+        rest_step: str,
+        cents: bool = False,
+    ) -> bool:
+        """Two operations: ``numerator/denominator`` of the quantity (a fraction, a percentage), then
+        subtract it; refused unless both the part and the rest are whole (or whole cents)."""
+        part = self.value * numerator / denominator
+        if not _nice(part, cents) or not _nice(self.value - part, cents):
+            return False
+        before = self.value
+        self.sentences.append(sentence)
+        self.steps.append(part_step.format(b=self.fmt(before), p=self.fmt(part)))
+        self.ops += 1
+        self.apply("-", part, ["/", ["*", self.expr, str(numerator)], str(denominator)])
+        self.steps.append(rest_step.format(b=self.fmt(before), p=self.fmt(part), a=self.show(self.value)))
+        return True
 
 
 def _nice(value: Fraction, cents: bool = False) -> bool:
@@ -169,157 +224,127 @@ def _nice(value: Fraction, cents: bool = False) -> bool:
 
 
 # ---------------------------------------------------------------------------- operations
-# Each operation tries to extend the story; it returns False (leaving the story unchanged) when
-# the numbers it drew would not make a sensible problem. Operations that take two arithmetic steps
-# (price times quantity, then subtract) count as two operations.
+# Each operation tries to extend the story; it returns False (leaving the story as it found it or
+# for the caller to roll back) when the numbers it drew would not make a sensible problem.
 
 Operation = Callable[[Story, str], bool]
 
 
-def _product(count: int, unit: Fraction) -> tuple[Fraction, Expr]:
-    return count * unit, ["*", str(count), _leaf(unit)]
-
-
 def op_buy(story: Story, who: str) -> bool:
-    singular, plural = story.rng.choice(PRODUCTS)
+    _, plural = story.rng.choice(PRODUCTS)
     count = story.rng.randint(2, 9)
-    price = Fraction(story.rng.choice([2, 3, 4, 5, 6, 8, 12, 15, 20, 25])) + Fraction(
-        story.rng.choice([0, 0, 25, 50, 75]), 100
+    price = Fraction(story.rng.choice([2, 3, 4, 5, 6, 8, 12, 15, 20, 25]))
+    price += Fraction(story.rng.choice([0, 0, 25, 50, 75]), 100)
+    return story.add_product(
+        f"{who} buys {count} {plural} for {money(price)} each.",
+        count,
+        price,
+        f"The {plural} cost {{n}} * {{x}} = {{p}}.",
+        f"{who} has {{b}} - {{p}} = {{a}} left.",
+        op="-",
     )
-    total, total_expr = _product(count, price)
-    if story.value - total <= 0:
-        return False
-    before = story.value
-    story.sentences.append(f"{who} buys {count} {plural} for {money(price)} each.")
-    story.steps.append(f"The {plural} cost {count} * {money(price)} = {money(total)}.")
-    story.ops += 1
-    story.apply("-", total, total_expr)
-    story.steps.append(f"{who} has {money(before)} - {money(total)} = {money(story.value)} left.")
-    return True
 
 
 def op_earn_hourly(story: Story, who: str) -> bool:
-    rate = Fraction(story.rng.choice([8, 9, 10, 12, 14, 15, 18, 20, 25]))
-    hours = story.rng.randint(2, 12)
-    total, total_expr = _product(hours, rate)
-    before = story.value
-    story.sentences.append(f"{who} then works {hours} hours at {money(rate)} per hour.")
-    story.steps.append(f"{who} earns {hours} * {money(rate)} = {money(total)}.")
-    story.ops += 1
-    story.apply("+", total, total_expr)
-    story.steps.append(f"Now {who} has {money(before)} + {money(total)} = {money(story.value)}.")
-    return True
+    rate, hours = Fraction(story.rng.choice([8, 9, 10, 12, 14, 15, 18, 20, 25])), story.rng.randint(2, 12)
+    return story.add_product(
+        f"{who} then works {hours} hours at {money(rate)} per hour.",
+        hours,
+        rate,
+        f"{who} earns {{n}} * {{x}} = {{p}}.",
+        f"Now {who} has {{b}} + {{p}} = {{a}}.",
+    )
 
 
 def op_gift(story: Story, who: str) -> bool:
     amount = Fraction(story.rng.choice([5, 10, 15, 20, 25, 30, 40, 50]))
     giver = story.rng.choice(["grandmother", "uncle", "neighbour", "aunt"])
-    before = story.value
-    story.sentences.append(f"{who}'s {giver} gives {who} {money(amount)}.")
-    story.apply("+", amount)
-    story.steps.append(f"After the gift, {who} has {money(before)} + {money(amount)} = {money(story.value)}.")
-    return True
+    return story.single(
+        f"{who}'s {giver} gives {who} {money(amount)}.",
+        "+",
+        amount,
+        f"After the gift, {who} has {{b}} + {{x}} = {{a}}.",
+    )
 
 
 def op_spend_percent(story: Story, who: str) -> bool:
     percent = story.rng.choice([10, 20, 25, 30, 40, 50, 75])
-    spent = story.value * percent / 100
-    if not _nice(spent, cents=True) or not _nice(story.value - spent, cents=True):
-        return False
-    before = story.value
-    story.sentences.append(f"{who} spends {percent}% of the money on a present.")
-    story.steps.append(
-        f"The present costs {percent}% of {money(before)} = {money(before)} * {percent}/100 = {money(spent)}."
+    return story.take_part(
+        f"{who} spends {percent}% of the money on a present.",
+        percent,
+        100,
+        f"The present costs {percent}% of {{b}} = {{b}} * {percent}/100 = {{p}}.",
+        f"{who} has {{b}} - {{p}} = {{a}} left.",
+        cents=True,
     )
-    story.ops += 1
-    story.apply("-", spent, ["/", ["*", story.expr, str(percent)], "100"])
-    story.steps.append(f"{who} has {money(before)} - {money(spent)} = {money(story.value)} left.")
-    return True
 
 
 def op_discount_buy(story: Story, who: str) -> bool:
     singular, _ = story.rng.choice(PRODUCTS)
     price = Fraction(story.rng.choice([20, 24, 30, 40, 48, 50, 60, 80, 120]))
     percent = story.rng.choice([10, 15, 20, 25, 50])
-    sale = price * (100 - percent) / 100
+    discount = price * percent / 100
+    sale = price - discount
     if not _nice(sale, cents=True) or story.value - sale <= 0:
         return False
     before = story.value
     story.sentences.append(f"{who} buys a {singular} priced at {money(price)} with a {percent}% discount.")
-    story.steps.append(f"The discount is {money(price)} * {percent}/100 = {money(price * percent / 100)}.")
-    story.steps.append(
-        f"The {singular} costs {money(price)} - {money(price * percent / 100)} = {money(sale)}."
-    )
+    story.steps.append(f"The discount is {money(price)} * {percent}/100 = {money(discount)}.")
+    story.steps.append(f"The {singular} costs {money(price)} - {money(discount)} = {money(sale)}.")
     story.ops += 2
-    sale_expr = ["-", _leaf(price), ["/", ["*", _leaf(price), str(percent)], "100"]]
-    story.apply("-", sale, sale_expr)
+    story.apply("-", sale, ["-", _leaf(price), ["/", ["*", _leaf(price), str(percent)], "100"]])
     story.steps.append(f"{who} has {money(before)} - {money(sale)} = {money(story.value)} left.")
     return True
 
 
 def op_gain_items(story: Story, who: str) -> bool:
     amount = Fraction(story.rng.randint(3, 40))
-    before = story.value
     source = story.rng.choice(["finds", "is given", "wins", "collects"])
-    story.sentences.append(f"{who} {source} {amount} more.")
-    story.apply("+", amount)
-    story.steps.append(f"{who} has {before} + {amount} = {story.show(story.value)}.")
-    return True
+    return story.single(f"{who} {source} {amount} more.", "+", amount, f"{who} has {{b}} + {{x}} = {{a}}.")
 
 
 def op_lose_items(story: Story, who: str) -> bool:
     amount = Fraction(story.rng.randint(2, 30))
     if story.value - amount <= 0:
         return False
-    before = story.value
-    story.sentences.append(f"{who} gives {amount} to a friend.")
-    story.apply("-", amount)
-    story.steps.append(f"{who} has {before} - {amount} = {story.show(story.value)}.")
-    return True
+    return story.single(
+        f"{who} gives {amount} to a friend.", "-", amount, f"{who} has {{b}} - {{x}} = {{a}}."
+    )
 
 
 def op_packs(story: Story, who: str) -> bool:
-    packs, size = story.rng.randint(2, 9), story.rng.randint(3, 12)
-    total, total_expr = _product(packs, Fraction(size))
-    before = story.value
-    story.sentences.append(f"{who} buys {packs} packs with {size} in each pack.")
-    story.steps.append(f"The packs hold {packs} * {size} = {total}.")
-    story.ops += 1
-    story.apply("+", total, total_expr)
-    story.steps.append(f"{who} has {before} + {total} = {story.show(story.value)}.")
-    return True
+    packs, size = story.rng.randint(2, 9), Fraction(story.rng.randint(3, 12))
+    return story.add_product(
+        f"{who} buys {packs} packs with {size} in each pack.",
+        packs,
+        size,
+        "The packs hold {n} * {x} = {p}.",
+        f"{who} has {{b}} + {{p}} = {{a}}.",
+    )
 
 
 def op_fraction_use(story: Story, who: str) -> bool:
     numerator, denominator = story.rng.choice(
         [(1, 2), (1, 3), (2, 3), (1, 4), (3, 4), (1, 5), (2, 5), (3, 5)]
     )
-    part = story.value * numerator / denominator
-    if not _nice(part) or not _nice(story.value - part):
-        return False
-    before = story.value
-    story.sentences.append(f"{who} uses {numerator}/{denominator} of them for a project.")
-    story.steps.append(
-        f"{numerator}/{denominator} of {story.show(before)} is {before} * {numerator}/{denominator} = {part}."
+    return story.take_part(
+        f"{who} uses {numerator}/{denominator} of them for a project.",
+        numerator,
+        denominator,
+        f"{numerator}/{denominator} of {{b}} is {{b}} * {numerator}/{denominator} = {{p}}.",
+        f"{who} has {{b}} - {{p}} = {{a}}.",
     )
-    story.ops += 1
-    story.apply("-", part, ["/", ["*", story.expr, str(numerator)], str(denominator)])
-    story.steps.append(f"{who} has {before} - {part} = {story.show(story.value)}.")
-    return True
 
 
 def op_percent_sell(story: Story, who: str) -> bool:
     percent = story.rng.choice([10, 20, 25, 40, 50, 60, 75])
-    part = story.value * percent / 100
-    if not _nice(part) or not _nice(story.value - part):
-        return False
-    before = story.value
-    story.sentences.append(f"{who} sells {percent}% of them at a fair.")
-    story.steps.append(f"{percent}% of {before} is {before} * {percent}/100 = {part}.")
-    story.ops += 1
-    story.apply("-", part, ["/", ["*", story.expr, str(percent)], "100"])
-    story.steps.append(f"{who} has {before} - {part} = {story.show(story.value)}.")
-    return True
+    return story.take_part(
+        f"{who} sells {percent}% of them at a fair.",
+        percent,
+        100,
+        f"{percent}% of {{b}} is {{b}} * {percent}/100 = {{p}}.",
+        f"{who} has {{b}} - {{p}} = {{a}}.",
+    )
 
 
 def op_multiply(story: Story, who: str) -> bool:
@@ -332,178 +357,167 @@ def op_multiply(story: Story, who: str) -> bool:
         4: "makes the collection four times as large",
         5: "makes the collection five times as large",
     }[factor]
-    before = story.value
-    story.sentences.append(f"{story.rng.choice(['Over the summer', 'Then', 'Later'])} {who} {word}.")
-    story.apply("*", Fraction(factor))
-    story.steps.append(f"The collection grows to {before} * {factor} = {story.show(story.value)}.")
-    return True
+    when = story.rng.choice(["Over the summer", "Then", "Later"])
+    return story.single(
+        f"{when} {who} {word}.", "*", Fraction(factor), "The collection grows to {b} * {x} = {a}."
+    )
 
 
 def op_share(story: Story, who: str) -> bool:
     people = story.rng.randint(2, 8)
     if not _nice(story.value / people):
         return False
-    before = story.value
-    story.sentences.append(f"{who} then shares them equally among {people} friends.")
-    story.apply("/", Fraction(people))
-    story.steps.append(f"Each friend gets {before} / {people} = {story.show(story.value)}.")
     story.question = "How many does each friend get?"
-    return True
+    return story.single(
+        f"{who} then shares them equally among {people} friends.",
+        "/",
+        Fraction(people),
+        "Each friend gets {b} / {x} = {a}.",
+    )
 
 
 def op_run_more(story: Story, who: str) -> bool:
-    rate = Fraction(story.rng.choice([6, 8, 12, 15, 20, 24, 30, 45, 50, 60]))
-    hours = story.rng.randint(2, 10)
-    total, total_expr = _product(hours, rate)
+    rate, hours = Fraction(story.rng.choice([6, 8, 12, 15, 20, 24, 30, 45, 50, 60])), story.rng.randint(2, 10)
     day = story.rng.choice(["Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"])
-    before = story.value
-    story.sentences.append(f"On {day} it runs for {hours} hours at {rate} per hour.")
-    story.steps.append(f"On {day} it makes {hours} * {rate} = {total}.")
-    story.ops += 1
-    story.apply("+", total, total_expr)
-    story.steps.append(f"So far that is {before} + {total} = {story.show(story.value)}.")
-    return True
+    return story.add_product(
+        f"On {day} it runs for {hours} hours at {rate} per hour.",
+        hours,
+        rate,
+        f"On {day} it makes {{n}} * {{x}} = {{p}}.",
+        "So far that is {b} + {p} = {a}.",
+    )
 
 
 def op_spoiled(story: Story, who: str) -> bool:
     percent = story.rng.choice([5, 10, 20, 25])
-    part = story.value * percent / 100
-    if not _nice(part) or not _nice(story.value - part):
-        return False
-    before = story.value
-    story.sentences.append(f"Then {percent}% of everything made so far fails inspection and is thrown away.")
-    story.steps.append(f"{percent}% of {before} is {before} * {percent}/100 = {part}.")
-    story.ops += 1
-    story.apply("-", part, ["/", ["*", story.expr, str(percent)], "100"])
-    story.steps.append(f"{before} - {part} = {story.show(story.value)} remain.")
-    return True
+    return story.take_part(
+        f"Then {percent}% of everything made so far fails inspection and is thrown away.",
+        percent,
+        100,
+        f"{percent}% of {{b}} is {{b}} * {percent}/100 = {{p}}.",
+        "{b} - {p} = {a} remain.",
+    )
 
 
 def op_boxes(story: Story, who: str) -> bool:
     size = story.rng.choice([2, 3, 4, 5, 6, 8, 10, 12, 20, 24])
     if not _nice(story.value / size):
         return False
-    before = story.value
-    story.sentences.append(f"Everything is packed into boxes of {size}.")
-    story.apply("/", Fraction(size))
-    story.steps.append(f"That fills {before} / {size} = {story.value} boxes.")
+    story.show = format_number
     story.question = "How many boxes are filled?"
-    return True
+    return story.single(
+        f"Everything is packed into boxes of {size}.",
+        "/",
+        Fraction(size),
+        "That fills {b} / {x} = {a} boxes.",
+    )
 
 
 def op_extra_leg(story: Story, who: str) -> bool:
     speed = Fraction(story.rng.choice([4, 5, 10, 12, 15, 20, 30, 40, 45, 50, 60, 65]))
     hours = Fraction(story.rng.choice([1, 2, 3, 4, 5])) + Fraction(story.rng.choice([0, 0, 1, 2]), 2) / 2
-    total = speed * hours
-    if not _nice(total):
+    if not _nice(speed * hours):
         return False
-    before = story.value
-    story.sentences.append(
-        f"Then {who} continues at {speed} miles per hour for {format_number(hours)} hours."
+    duration = f"{format_number(hours)} hour{'s' if hours != 1 else ''}"
+    return story.add_product(
+        f"Then {who} continues at {speed} miles per hour for {duration}.",
+        hours,
+        speed,
+        "That leg covers {x} * {n} = {p} miles.",
+        "The distance so far is {b} + {p} = {a}.",
     )
-    story.steps.append(f"That leg covers {speed} * {format_number(hours)} = {total} miles.")
-    story.ops += 1
-    story.apply("+", total, ["*", _leaf(speed), _leaf(hours)])
-    story.steps.append(f"The distance so far is {before} + {total} = {story.show(story.value)}.")
-    return True
 
 
 def op_round_trip(story: Story, who: str) -> bool:
     if "round trip" in story.used:
         return False
     story.used.add("round trip")
-    before = story.value
-    story.sentences.append(f"{who} then returns home the same way.")
-    story.apply("*", Fraction(2))
-    story.steps.append(f"The round trip doubles the distance: {before} * 2 = {story.show(story.value)}.")
-    return True
+    return story.single(
+        f"{who} then returns home the same way.",
+        "*",
+        Fraction(2),
+        "The round trip doubles the distance: {b} * {x} = {a}.",
+    )
 
 
 def op_more_tasks(story: Story, who: str) -> bool:
-    count, minutes = story.rng.randint(2, 8), story.rng.choice([5, 6, 10, 12, 15, 20, 25, 30, 45])
-    total, total_expr = _product(count, Fraction(minutes))
+    count, minutes = story.rng.randint(2, 8), Fraction(story.rng.choice([5, 6, 10, 12, 15, 20, 25, 30, 45]))
     task = story.rng.choice(TASKS)
-    before = story.value
-    story.sentences.append(f"Next, {who} does {count} {task}, each taking {minutes} minutes.")
-    story.steps.append(f"The {task} take {count} * {minutes} = {total} minutes.")
-    story.ops += 1
-    story.apply("+", total, total_expr)
-    story.steps.append(f"The total is {before} + {total} = {story.show(story.value)}.")
-    return True
+    return story.add_product(
+        f"Next, {who} does {count} {task}, each taking {minutes} minutes.",
+        count,
+        minutes,
+        f"The {task} take {{n}} * {{x}} = {{p}} minutes.",
+        "The total is {b} + {p} = {a}.",
+    )
 
 
 def op_break(story: Story, who: str) -> bool:
     minutes = Fraction(story.rng.choice([5, 10, 15, 20, 30]))
-    before = story.value
-    story.sentences.append(f"{who} also takes a {minutes}-minute break.")
-    story.apply("+", minutes)
-    story.steps.append(f"With the break: {before} + {minutes} = {story.show(story.value)}.")
-    return True
+    return story.single(
+        f"{who} also takes a {minutes}-minute break.", "+", minutes, "With the break: {b} + {x} = {a}."
+    )
 
 
 def op_to_hours(story: Story, who: str) -> bool:
-    hours = story.value / 60
-    if (hours * 4).denominator != 1:
+    if (story.value / 60 * 4).denominator != 1:
         return False
-    before = story.value
-    story.apply("/", Fraction(60))
-    story.steps.append(f"In hours that is {before} / 60 = {format_number(hours)} hours.")
-    story.question = f"How many hours does {who} spend in total?"
-    return True
+    story.question = f"How many hours does {who} spend in total?"  # the question asks for the conversion
+    story.show = lambda value: f"{format_number(value)} hours"
+    return story.single(None, "/", Fraction(60), "In hours that is {b} / {x} = {a}.")
 
 
 def op_years_pass(story: Story, who: str) -> bool:
     years = Fraction(story.rng.randint(2, 15))
-    before = story.value
-    story.sentences.append(f"{years} years pass.")
-    story.apply("+", years)
-    story.steps.append(f"After {years} years the age is {before} + {years} = {story.value}.")
-    return True
+    return story.single(
+        f"{years} years pass.", "+", years, f"After {years} years the age is {{b}} + {{x}} = {{a}}."
+    )
 
 
 def op_relative_older(story: Story, who: str) -> bool:
     years = Fraction(story.rng.randint(2, 30))
     relative = story.rng.choice(["cousin", "aunt", "teacher", "neighbour"])
-    before = story.value
-    if before + years > 100:
+    if story.value + years > 100:
         return False
-    story.sentences.append(f"{who}'s {relative} is {years} years older than that.")
-    story.apply("+", years)
-    story.steps.append(f"The {relative} is {before} + {years} = {story.value}.")
-    return True
+    return story.single(
+        f"{who}'s {relative} is {years} years older than that.",
+        "+",
+        years,
+        f"The {relative} is {{b}} + {{x}} = {{a}}.",
+    )
 
 
 def op_relative_times(story: Story, who: str) -> bool:
     factor = story.rng.choice([2, 3, 4])
-    before = story.value
-    if before * factor > 110:
+    if story.value * factor > 110:
         return False
     word = {2: "twice", 3: "three times", 4: "four times"}[factor]
-    story.sentences.append(f"Someone else is {word} as old as that.")
-    story.apply("*", Fraction(factor))
-    story.steps.append(f"{word.capitalize()} {before} is {before} * {factor} = {story.value}.")
-    return True
+    return story.single(
+        f"Someone else is {word} as old as that.",
+        "*",
+        Fraction(factor),
+        f"{word.capitalize()} {{b}} is {{b}} * {{x}} = {{a}}.",
+    )
 
 
 def op_relative_half(story: Story, who: str) -> bool:
     if not _nice(story.value / 2):
         return False
-    before = story.value
-    story.sentences.append("A younger friend is half that age.")
-    story.apply("/", Fraction(2))
-    story.steps.append(f"Half of {before} is {before} / 2 = {story.value}.")
-    return True
+    return story.single(
+        "A younger friend is half that age.", "/", Fraction(2), "Half of {b} is {b} / {x} = {a}."
+    )
 
 
 def op_years_ago(story: Story, who: str) -> bool:
     years = Fraction(story.rng.randint(1, 10))
     if story.value - years <= 0:
         return False
-    before = story.value
-    story.sentences.append(f"Consider the age {years} years earlier.")
-    story.apply("-", years)
-    story.steps.append(f"{years} years earlier the age was {before} - {years} = {story.value}.")
-    return True
+    return story.single(
+        f"Consider the age {years} years earlier.",
+        "-",
+        years,
+        f"{years} years earlier the age was {{b}} - {{x}} = {{a}}.",
+    )
 
 
 # ---------------------------------------------------------------------------- topics
@@ -517,11 +531,14 @@ class Opening:
     question: str
     expr: Expr = None  #: defaults to the value itself
     steps: tuple[str, ...] = ()  #: worked steps the opening needs (one operation each)
+    fmt: Callable[[Fraction], str] = format_number  #: bare numbers of the topic in worked steps
 
 
 def _start_money(rng: random.Random, who: str) -> Opening:
     value = Fraction(rng.choice(range(40, 501, 5))) + Fraction(rng.choice([0, 0, 0, 50]), 100)
-    return Opening(value, f"{who} has {money(value)}.", money, f"How much money does {who} have now?")
+    return Opening(
+        value, f"{who} has {money(value)}.", money, f"How much money does {who} have now?", fmt=money
+    )
 
 
 def _start_items(rng: random.Random, who: str) -> Opening:
@@ -579,7 +596,7 @@ def _start_ages(rng: random.Random, who: str) -> Opening:
     return Opening(
         value,
         f"{who} is {value} years old.",
-        lambda v: f"{format_number(v)} years",
+        format_number,
         "How old is the last person mentioned at that point?",
     )
 
@@ -622,10 +639,10 @@ def generate_problem(
         opening = chosen.start(rng, who)
         story = Story(
             rng,
-            chosen.name,
             opening.value,
             _leaf(opening.value) if opening.expr is None else opening.expr,
             opening.show,
+            opening.fmt,
             [opening.text],
             list(opening.steps),
             len(opening.steps),
@@ -640,10 +657,10 @@ def generate_problem(
                 pool = chosen.finishers
             # The topic's first operation is its signature (fractions, percentages ...): favour it.
             operation = pool[0] if pool is chosen.operations and rng.random() < 0.35 else rng.choice(pool)
-            saved = (story.value, story.expr, story.ops, story.question, set(story.used))
+            saved = (story.value, story.expr, story.ops, story.question, set(story.used), story.show)
             n_sentences, n_steps = len(story.sentences), len(story.steps)
             if not operation(story, who) or story.ops > target_ops:
-                story.value, story.expr, story.ops, story.question, story.used = saved
+                story.value, story.expr, story.ops, story.question, story.used, story.show = saved
                 del story.sentences[n_sentences:]
                 del story.steps[n_steps:]
             elif operation in chosen.finishers:
