@@ -1,0 +1,128 @@
+"""Q-guided action selection (Zhai et al. 2025): sample N candidates, execute the one with the highest Q.
+
+:class:`QGuidedAgent` wraps any :class:`~agentsearch.agents.base.Agent` (a local ``hf``/``vllm`` model
+or an API model through the ``openai`` backend; the agent itself is never fine-tuned). At each step it
+asks the agent for ``candidates`` samples at ``temperature`` (paper: 5 at 1.0), which the agent
+deduplicates by action, scores every distinct candidate with a :data:`Scorer`, and returns them best
+first, so the runner executes the argmax. With ``propose(history, n)`` for ``n > 1`` (a search using it
+as its policy) it returns the ``n`` best.
+
+Two scorers come with it, so the baselines run in the same harness:
+
+* :func:`qmodel_scorer`: the step-level Q-value model, Q = beta * log(pi_theta / pi_ref) of each
+  response after the history (:class:`~agentsearch.train.qmodel.QValueModel`);
+* :func:`likelihood_scorer`: the agent's own summed log-probability of each response ("best-of-N by
+  likelihood").
+
+Greedy (temperature 0) and sampled (temperature 1) baselines are the plain agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from agentsearch.agents.base import Agent, Candidate, History
+from agentsearch.errors import ConfigError
+from agentsearch.llm.base import Message
+
+__all__ = ["QGuidedAgent", "Scorer", "likelihood_scorer", "qmodel_scorer", "rank_candidates"]
+
+#: Scores the distinct candidates of one state (higher is better); may block (it runs in a thread).
+Scorer = Callable[[History, Sequence[Candidate]], Sequence[float]]
+
+
+def rank_candidates(candidates: Sequence[Candidate], scores: Sequence[float]) -> list[Candidate]:
+    """Candidates sorted by score, best first; each gets ``extras["score"]``.
+
+    Ties keep the agent's order (most frequent, then most likely first), so the argmax is deterministic.
+    """
+    if len(candidates) != len(scores):
+        raise ValueError(f"Got {len(scores)} scores for {len(candidates)} candidates.")
+    order = sorted(range(len(candidates)), key=lambda i: -float(scores[i]))  # stable: ties keep agent order
+    return [
+        dataclasses.replace(candidates[i], extras={**candidates[i].extras, "score": float(scores[i])})
+        for i in order
+    ]
+
+
+def qmodel_scorer(qmodel: Any, messages_fn: Callable[[History], list[Message]]) -> Scorer:
+    """Score with a Q-value model on the chat ``messages_fn(history)`` (the format its pairs were built in)."""
+
+    def score(history: History, candidates: Sequence[Candidate]) -> list[float]:
+        return qmodel.q(messages_fn(history), [c.response for c in candidates])
+
+    return score
+
+
+def likelihood_scorer(history: History, candidates: Sequence[Candidate]) -> list[float]:
+    """The agent's own summed log-probability of each sampled response."""
+    return [c.logprob for c in candidates]
+
+
+class QGuidedAgent:
+    """An agent that reranks another agent's sampled candidates with a scorer (see the module docstring).
+
+    Args:
+        agent: the proposing agent.
+        scorer: :func:`qmodel_scorer` (Q-guided) or :func:`likelihood_scorer` (best-of-N by likelihood).
+        candidates: samples per step (N, paper: 5).
+        temperature: sampling temperature of the candidates (paper: 1.0); the ``temperature`` passed to
+            :meth:`propose` is ignored, since the scorer, not the sampler, makes the choice.
+        name: label used in evaluation records.
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        scorer: Scorer,
+        *,
+        candidates: int = 5,
+        temperature: float = 1.0,
+        name: str = "qguided",
+    ) -> None:
+        if candidates < 1:
+            raise ConfigError(f"Expected `candidates` >= 1, got {candidates}.")
+        if temperature < 0:
+            raise ConfigError(f"Expected `temperature` >= 0, got {temperature}.")
+        self.agent = agent
+        self.scorer = scorer
+        self.candidates = candidates
+        self.temperature = temperature
+        self.name = name
+
+    @property
+    def env_name(self) -> str:
+        return self.agent.env_name
+
+    def __repr__(self) -> str:
+        return f"QGuidedAgent({self.agent!r}, candidates={self.candidates}, temperature={self.temperature})"
+
+    def messages(self, history: History) -> list[Message]:
+        return self.agent.messages(history)
+
+    async def propose(
+        self,
+        history: History,
+        n: int,
+        *,
+        temperature: float = 1.0,
+        valid_actions: Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> list[Candidate]:
+        """The ``n`` best-scored distinct candidates among ``max(n, candidates)`` samples, best first."""
+        if n < 1:
+            raise ValueError(f"Expected `n` >= 1, got {n}.")
+        proposals = await self.agent.propose(
+            history,
+            max(n, self.candidates),
+            temperature=self.temperature,
+            valid_actions=valid_actions,
+            seed=seed,
+        )
+        if len(proposals) == 1:  # nothing to choose between: skip the scorer
+            return list(proposals)
+        scores = await asyncio.to_thread(self.scorer, history, proposals)
+        return rank_candidates(proposals, scores)[:n]
