@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 #: Problems per split in the shipped data.
 SPLIT_SIZES: dict[str, int] = {"train": 5000, "eval": 500, "test": 1000}
 MIN_OPS, MAX_OPS = 2, 8
+#: Most times one operation appears in a story.
+MAX_USES = 3
 
 NAMES = (
     "Ava",
@@ -150,7 +153,7 @@ class Story:
     steps: list[str] = field(default_factory=list)
     ops: int = 0
     question: str = ""
-    used: set[str] = field(default_factory=set)  #: one-off operations already in the story
+    used: Counter[str] = field(default_factory=Counter)  #: how often each operation already appears
 
     def apply(self, op: str, other: Fraction, other_expr: Expr | None = None) -> None:
         """Combine the running quantity with ``other`` (one operation)."""
@@ -428,10 +431,17 @@ def op_extra_leg(story: Story, who: str) -> bool:
     )
 
 
+def op_detour(story: Story, who: str) -> bool:
+    miles = Fraction(story.rng.randint(2, 25))
+    article = "an" if miles in (8, 11, 18) else "a"
+    return story.single(
+        f"A road closure adds {article} {miles}-mile detour.", "+", miles, "With the detour: {b} + {x} = {a}."
+    )
+
+
 def op_round_trip(story: Story, who: str) -> bool:
-    if "round trip" in story.used:
+    if story.used["op_round_trip"]:
         return False
-    story.used.add("round trip")
     return story.single(
         f"{who} then returns home the same way.",
         "*",
@@ -469,6 +479,8 @@ def op_to_hours(story: Story, who: str) -> bool:
 
 def op_years_pass(story: Story, who: str) -> bool:
     years = Fraction(story.rng.randint(2, 15))
+    if story.value + years > 100:
+        return False
     return story.single(
         f"{years} years pass.", "+", years, f"After {years} years the age is {{b}} + {{x}} = {{a}}."
     )
@@ -489,7 +501,7 @@ def op_relative_older(story: Story, who: str) -> bool:
 
 def op_relative_times(story: Story, who: str) -> bool:
     factor = story.rng.choice([2, 3, 4])
-    if story.value * factor > 110:
+    if story.value * factor > 100:
         return False
     word = {2: "twice", 3: "three times", 4: "four times"}[factor]
     return story.single(
@@ -617,7 +629,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("fractions", _start_items, (op_fraction_use, op_gain_items, op_packs, op_lose_items), (op_share,)),
     Topic("percentages", _start_items, (op_percent_sell, op_gain_items, op_packs, op_multiply), (op_share,)),
     Topic("rates", _start_rates, (op_run_more, op_spoiled), (op_boxes,)),
-    Topic("distance", _start_distance, (op_extra_leg, op_round_trip)),
+    Topic("distance", _start_distance, (op_extra_leg, op_detour, op_round_trip)),
     Topic("time", _start_time, (op_more_tasks, op_break), (op_to_hours,)),
     Topic(
         "ages",
@@ -657,13 +669,17 @@ def generate_problem(
                 pool = chosen.finishers
             # The topic's first operation is its signature (fractions, percentages ...): favour it.
             operation = pool[0] if pool is chosen.operations and rng.random() < 0.35 else rng.choice(pool)
-            saved = (story.value, story.expr, story.ops, story.question, set(story.used), story.show)
+            if story.used[operation.__name__] >= MAX_USES:
+                continue  # variety: no story repeats one operation more than MAX_USES times
+            saved = (story.value, story.expr, story.ops, story.question, Counter(story.used), story.show)
             n_sentences, n_steps = len(story.sentences), len(story.steps)
             if not operation(story, who) or story.ops > target_ops:
                 story.value, story.expr, story.ops, story.question, story.used, story.show = saved
                 del story.sentences[n_sentences:]
                 del story.steps[n_steps:]
-            elif operation in chosen.finishers:
+                continue
+            story.used[operation.__name__] += 1
+            if operation in chosen.finishers:
                 break
         if story.ops != target_ops:
             continue
