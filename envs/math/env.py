@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 from agentsearch.envs.base import SPLITS, TextEnv, Transition, check_split
 from agentsearch.envs.math.problems import MathProblem, load_problems, shipped_problems
 from agentsearch.envs.math.verify import DEFAULT_TIMEOUT, final_answer, has_final_answer, is_equivalent
-
 from agentsearch.errors import ConfigError, EnvError, did_you_mean
 
 __all__ = ["STEP_FORMATS", "MathEnv", "format_steps"]
@@ -60,8 +59,9 @@ class MathEnv(TextEnv):
         max_steps, split, render_mode: see :class:`~agentsearch.envs.base.TextEnv`.
 
     ``info`` adds ``answer`` (the extracted final answer, ``None`` before one is given),
-    ``level`` and ``topic`` of the problem, and ``gold_answer`` once the episode is over (never
-    before, so an agent cannot read it).
+    ``level`` and ``topic`` of the problem, ``error`` on an invalid step (empty, or longer than
+    :data:`MAX_STEP_CHARS`), and ``gold_answer`` once the episode is over (never before, so an agent
+    cannot read it).
     """
 
     default_max_steps: ClassVar[int] = 10

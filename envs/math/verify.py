@@ -377,12 +377,14 @@ class _SymbolicWorker:
             return True
         if self._disabled:
             return False
+        search_path = os.pathsep.join(filter(None, sys.path))
         self._process = subprocess.Popen(
             [sys.executable, "-m", "agentsearch.envs.math._symbolic"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # The parent's sys.path, so the worker imports this very package however it was found.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": search_path},
         )
         self._buffer = b""
         line = self._read_line(self.STARTUP_TIMEOUT)
