@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentsearch.envs.math import expr
 from agentsearch.envs.math.verify import (
@@ -237,3 +239,18 @@ def test_parser_has_no_eval_escape_hatches():
     for text in ("__import__('os')", "exec(1)", "lambda: 1", "a.b", "x[0]"):
         with pytest.raises(expr.ParseError):
             expr.parse(text)
+
+
+LATEX_ALPHABET = "0123456789+-*/^()[]{},.=$%\\ abxyfrcsqtpiboxed\u0663\uff13\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.text(alphabet=LATEX_ALPHABET, max_size=200), st.sampled_from(["12", "\\frac{1}{2}", "(1,2)", "x+1"])
+)
+def test_fuzzed_answers_never_raise_and_stay_bounded(text, gold):
+    start = time.monotonic()
+    assert isinstance(is_equivalent(text, gold, timeout=1.0), bool)
+    answer = extract_answer(text)
+    assert answer is None or isinstance(is_equivalent(answer, gold, timeout=1.0), bool)
+    assert time.monotonic() - start < 3.0
