@@ -51,6 +51,7 @@ __all__ = [
     "is_equivalent",
     "normalize_answer",
     "shutdown_worker",
+    "warm_up_worker",
 ]
 
 logger = logging.getLogger(__name__)
@@ -333,6 +334,8 @@ def is_equivalent(pred: str | None, gold: str, *, timeout: float = DEFAULT_TIMEO
     equivalence with sympy (``simplify(a - b) == 0``, or numeric closeness for decimal answers).
 
     Never raises on hostile input and returns ``False`` when the check overruns ``timeout`` seconds.
+    The symbolic worker serves one check at a time; waiting for another thread's check (itself
+    bounded) is not counted against ``timeout``, nor is starting the worker (see :func:`warm_up_worker`).
     """
     if pred is None or not isinstance(pred, str) or not isinstance(gold, str):
         return False

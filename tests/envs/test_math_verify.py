@@ -222,7 +222,7 @@ def test_a_symbolic_check_that_overruns_returns_false_and_the_worker_recovers():
     pred, gold = "(x+1)^{30}(x-1)^{30}", "(x^2-1)^{30}"
     start = time.monotonic()
     assert is_equivalent(pred, gold, timeout=0.05) is False
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 1.5  # 0.05 s budget plus killing the worker, on a loaded machine
     assert warm_up_worker()  # a fresh worker replaces the killed one
     assert is_equivalent(pred, gold, timeout=30.0) is True
 
