@@ -11,13 +11,12 @@ tree, environment branching, random generator, timings and token counts; its :me
 from __future__ import annotations
 
 import dataclasses
+import random
 import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
 
 from agentsearch.agents.base import Agent, Candidate
 from agentsearch.errors import ConfigError
@@ -116,7 +115,7 @@ class SearchContext:
         self.env = env
         self.agent = agent
         self.config = config
-        self.rng = np.random.default_rng(seed)
+        self.rng = random.Random(seed)
         self.branch = Branching(env, task_id, mode=config.branching)
         self._start = time.perf_counter()
         self.timings = {"policy": 0.0, "env": 0.0}
@@ -139,7 +138,7 @@ class SearchContext:
         )
 
     def next_seed(self) -> int:
-        return int(self.rng.integers(2**31))
+        return self.rng.getrandbits(31)
 
     def dead(self, node: int) -> bool:
         """Whether ``node`` can have no children: terminal, diverged, or at the depth limit."""

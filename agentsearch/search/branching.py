@@ -4,8 +4,9 @@ Environments that implement ``snapshot()``/``restore()`` branch in O(1): each no
 taken right after its step. An environment without snapshots (``snapshot()`` raises
 ``NotImplementedError``, or the class sets ``supports_snapshot = False``) is replayed: reset to the task,
 then step every action on the path again, checking each observation and reward against the recorded
-one. A mismatch (a nondeterministic environment) marks the node ``diverged`` in the tree instead of
-silently attaching children to a state that is not the one recorded.
+one. A mismatch (a nondeterministic environment) marks the node and its subtree ``diverged`` in the
+tree instead of silently attaching children to a state that is not the one recorded; searches never
+select diverged nodes, and Q-values, best paths and pairs leave them out.
 """
 
 from __future__ import annotations
@@ -96,11 +97,20 @@ class Branching:
                     step_node,
                     "observation" if observation != tree.observation[step_node] else "reward",
                 )
-                tree.diverged[step_node] = True
+                self._mark_diverged(tree, step_node)
                 self._current = None
                 return False
             self._current = step_node
         return True
+
+    @staticmethod
+    def _mark_diverged(tree: SearchTree, node: int) -> None:
+        """Mark ``node`` and its whole subtree: none of it can be reached again as recorded."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            tree.diverged[current] = True
+            stack.extend(tree.children(current))
 
     def step(self, tree: SearchTree, parent: int, action: str) -> StepResult | None:
         """Step ``action`` from the state of ``parent``; ``None`` if ``parent`` could not be reached."""

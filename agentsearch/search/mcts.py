@@ -170,7 +170,7 @@ def _best_child(ctx: SearchContext, children: list[int]) -> int:
     qs = [ctx.tree.q(c) for c in children]
     top = max(qs)
     ties = [c for c, q in zip(children, qs, strict=True) if q == top]
-    return ties[int(ctx.rng.integers(len(ties)))]
+    return ties[ctx.rng.randrange(len(ties))] if len(ties) > 1 else ties[0]
 
 
 async def _simulate(ctx: SearchContext, node: int, iteration: int, evaluator: Evaluator | None) -> bool:

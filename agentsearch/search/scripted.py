@@ -2,22 +2,27 @@
 
 :class:`RandomValidAgent` is a real :class:`~agentsearch.agents.base.Agent`: it renders histories into
 chat messages and samples actions from a seeded generator, so searches driven by it are reproducible.
-It measures the search engine alone (no model time) and drives tests and benchmarks.
+It measures the search engine alone (no model time) and drives tests and benchmarks. A valid action
+that is a template with a free-text slot (WebShop's ``search[<query>]``) is filled with 2-6 words drawn
+from the instruction.
 """
 
 from __future__ import annotations
 
 import math
+import random
+import re
 from collections import Counter
 from collections.abc import Sequence
-
-import numpy as np
 
 from agentsearch.agents.base import Candidate, History
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Message
 
 __all__ = ["RandomValidAgent"]
+
+_SLOT = re.compile(r"<[a-z_ ]+>")
+_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 class RandomValidAgent:
@@ -56,11 +61,11 @@ class RandomValidAgent:
         actions = list(valid_actions) if valid_actions else self.actions
         if not actions:
             raise ConfigError("RandomValidAgent needs valid actions from the env or an `actions` list.")
-        rng = np.random.default_rng(seed)
-        if temperature == 0:
-            drawn = [actions[0]] * n
-        else:
-            drawn = [actions[i] for i in rng.integers(len(actions), size=n)]
+        rng = random.Random(seed)
+        drawn = [actions[0]] * n if temperature == 0 else rng.choices(actions, k=n)
+        if any("<" in action for action in drawn):
+            words = _WORD.findall(history.instruction) or ["item"]
+            drawn = [_fill(action, words, rng) for action in drawn]
         logprob = -math.log(len(actions)) if temperature else 0.0
         return [
             Candidate(
@@ -72,3 +77,12 @@ class RandomValidAgent:
             )
             for action, count in Counter(drawn).items()
         ]
+
+
+def _fill(action: str, words: list[str], rng: random.Random) -> str:
+    """``search[<query>]`` -> ``search[w1 w2 ...]`` with 2-6 words of the instruction, in order."""
+    if "<" not in action or not _SLOT.search(action):
+        return action
+    k = min(len(words), rng.randint(2, 6))
+    picks = sorted(rng.sample(range(len(words)), k))
+    return _SLOT.sub(" ".join(words[i].lower() for i in picks), action, count=1)

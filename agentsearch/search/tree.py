@@ -239,12 +239,39 @@ class SearchTree:
     def _append(self, **values: Any) -> int:
         node = len(self.parent)
         values.update(visits=0, value_sum=0.0, expanded=False, diverged=False, prompt=None)
-        for name in NODE_FIELDS:
-            getattr(self, name).append(values[name])
+        for column, name in zip(self._columns(), NODE_FIELDS, strict=True):
+            column.append(values[name])
         self._children.append([])
         if values["parent"] != NO_PARENT:
             self._children[values["parent"]].append(node)
         return node
+
+    def _columns(self) -> tuple[list[Any], ...]:
+        # Spelled out (not getattr over NODE_FIELDS): node creation is the engine's innermost loop.
+        return (
+            self.parent,
+            self.depth,
+            self.response,
+            self.action,
+            self.observation,
+            self.reward,
+            self.terminal,
+            self.won,
+            self.invalid,
+            self.visits,
+            self.value_sum,
+            self.init_value,
+            self.logprob,
+            self.prior,
+            self.num_tokens,
+            self.count,
+            self.is_rollout,
+            self.expanded,
+            self.diverged,
+            self.iteration,
+            self.valid_actions,
+            self.prompt,
+        )
 
     # ------------------------------------------------------------------ views
     @property
