@@ -122,9 +122,10 @@ def tokenize(text: str) -> list[_Token]:
         elif kind == "word":
             # Single letters are variables; longer runs must be function or constant names, and
             # two-letter runs are read as a product (``xy``). Words such as "Monday" do not parse.
-            if token_text not in FUNCTIONS and token_text not in _CONSTANTS and len(token_text) > 2:
+            known = token_text in FUNCTIONS or token_text in _CONSTANTS
+            if not known and len(token_text) > 2:
                 raise ParseError(f"unknown word {token_text!r}")
-            if token_text not in FUNCTIONS and token_text not in _CONSTANTS and len(token_text) == 2:
+            if not known and len(token_text) == 2:
                 tokens.extend(_Token("word", letter) for letter in token_text)
                 continue
         elif kind == "op" and token_text == "**":
