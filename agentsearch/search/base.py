@@ -175,8 +175,8 @@ class SearchContext:
                     return child
         t0 = time.perf_counter()
         result = self.branch.step(tree, node, candidate.action)
-        self.timings["env"] += time.perf_counter() - t0
         if result is None:
+            self.timings["env"] += time.perf_counter() - t0
             return None
         observation, reward, terminated, truncated, info = result
         invalid = bool(info.get("invalid_action", False))
@@ -198,6 +198,10 @@ class SearchContext:
             valid_actions=info.get("valid_actions"),
         )
         self.branch.commit(child)
+        self.timings["env"] += time.perf_counter() - t0  # restore + step + snapshot: all env work
+        if config.store_prompts and tree.prompt[node] is None and len(tree.children(node)) > 1:
+            # a rollout made this node a branching point: pairs will need the prompt here
+            tree.prompt[node] = self.agent.messages(tree.history(node))
         return child
 
     async def expand(self, node: int, *, iteration: int, n: int | None = None) -> list[int]:

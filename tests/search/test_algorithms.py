@@ -26,6 +26,8 @@ def check_tree(tree: SearchTree) -> None:
         assert tree.visits[node] >= sum(tree.visits[c] for c in tree.children(node))
         actions = [tree.action[c] for c in tree.children(node)]
         assert len(actions) == len(set(actions))
+        if len(actions) > 1:  # every branching point keeps the prompt its pairs need
+            assert tree.prompt[node] is not None
 
 
 @pytest.mark.parametrize("name", sorted(ALGORITHMS))
