@@ -143,10 +143,11 @@ def test_step_longer_than_the_limit_is_invalid(env):
     assert info["invalid_action"] and reward == 0.0 and not terminated
 
 
-def test_reference_expert_solves_every_shipped_test_problem(env):
+@pytest.mark.parametrize("split", ["test", "eval", "train"])
+def test_reference_expert_solves_every_shipped_problem(env, split):
     expert = ReferenceExpert(env)
-    failures = [task for task in env.task_ids("test") if expert.solve(task) != 1.0]
-    assert len(env.task_ids("test")) >= 1000
+    failures = [task for task in env.task_ids(split) if expert.solve(task) != 1.0]
+    assert len(env.task_ids(split)) >= {"test": 1000, "eval": 500, "train": 5000}[split]
     assert failures == []
 
 
