@@ -3,8 +3,9 @@
 It plans with privileged knowledge (the goal's asin and options) but acts only through ``env.step``, so a
 reward of 1.0 proves the goal is reachable through the environment's own search engine and pages:
 
-1. search for the product's title (brackets removed), else the instruction, else the scraping query, picking
-   the first query whose top-50 hits contain the goal's asin;
+1. search for the product's title (brackets removed), else the title with the goal's option values and the
+   product's attributes, else the instruction, else the scraping query: the first query whose top-50 hits
+   contain the goal's asin;
 2. ``click[next >]`` to the results page that lists it, ``click[<asin>]``;
 3. ``click[<value>]`` for each goal option value the product offers, then ``click[buy now]``.
 
@@ -46,6 +47,8 @@ def oracle_actions(env: WebShopEnv) -> list[str]:
     product = world.product(goal.asin)
     candidates = (
         _clean_query(product.title),
+        # In large catalogs many products share a title: add what sets the goal's product apart.
+        _clean_query(" ".join([product.title, *goal.option_values(), *product.attributes])),
         _clean_query(_PRICE_CLAUSE.sub("", goal.instruction_text)),
         _clean_query(product.query),
     )
