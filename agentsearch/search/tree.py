@@ -238,40 +238,34 @@ class SearchTree:
 
     def _append(self, **values: Any) -> int:
         node = len(self.parent)
-        values.update(visits=0, value_sum=0.0, expanded=False, diverged=False, prompt=None)
-        for column, name in zip(self._columns(), NODE_FIELDS, strict=True):
-            column.append(values[name])
+        parent = values["parent"]
+        # Spelled out (not a loop over NODE_FIELDS): node creation is the engine's innermost loop.
+        self.parent.append(parent)
+        self.depth.append(values["depth"])
+        self.response.append(values["response"])
+        self.action.append(values["action"])
+        self.observation.append(values["observation"])
+        self.reward.append(values["reward"])
+        self.terminal.append(values["terminal"])
+        self.won.append(values["won"])
+        self.invalid.append(values["invalid"])
+        self.visits.append(0)
+        self.value_sum.append(0.0)
+        self.init_value.append(values["init_value"])
+        self.logprob.append(values["logprob"])
+        self.prior.append(values["prior"])
+        self.num_tokens.append(values["num_tokens"])
+        self.count.append(values["count"])
+        self.is_rollout.append(values["is_rollout"])
+        self.expanded.append(False)
+        self.diverged.append(False)
+        self.iteration.append(values["iteration"])
+        self.valid_actions.append(values["valid_actions"])
+        self.prompt.append(None)
         self._children.append([])
-        if values["parent"] != NO_PARENT:
-            self._children[values["parent"]].append(node)
+        if parent != NO_PARENT:
+            self._children[parent].append(node)
         return node
-
-    def _columns(self) -> tuple[list[Any], ...]:
-        # Spelled out (not getattr over NODE_FIELDS): node creation is the engine's innermost loop.
-        return (
-            self.parent,
-            self.depth,
-            self.response,
-            self.action,
-            self.observation,
-            self.reward,
-            self.terminal,
-            self.won,
-            self.invalid,
-            self.visits,
-            self.value_sum,
-            self.init_value,
-            self.logprob,
-            self.prior,
-            self.num_tokens,
-            self.count,
-            self.is_rollout,
-            self.expanded,
-            self.diverged,
-            self.iteration,
-            self.valid_actions,
-            self.prompt,
-        )
 
     # ------------------------------------------------------------------ views
     @property
