@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentsearch.envs.webshop.catalog import Catalog
+from agentsearch.envs.webshop.catalog import Catalog, Product
 from agentsearch.envs.webshop.jsonfiles import iter_records
 from agentsearch.envs.webshop.reward import NO_PRICE_LIMIT
 from agentsearch.errors import DataFileError
@@ -111,25 +111,35 @@ def synthetic_goals(catalog: Catalog, *, seed: int = GOAL_SEED) -> list[Goal]:
             goal_options = dict(zip(names, combination, strict=True))
             option_text = ", and ".join(f"{k}: {v}" for k, v in goal_options.items())
             option_text = f" with {option_text}" if option_text else ""
-            goals.append(
-                Goal(
-                    asin=product.asin,
-                    category=product.category,
-                    query=product.query,
-                    name=product.title,
-                    product_category=product.product_category,
-                    instruction_text=f"{instruction}{option_text}{price_text}",
-                    attributes=attributes,
-                    price_upper=price_upper,
-                    goal_options=goal_options,
-                )
-            )
+            text = f"{instruction}{option_text}{price_text}"
+            goals.append(_goal(product, text, attributes, price_upper, goal_options))
             for attribute in attributes:
                 attribute_counts[attribute] += 1
     return [
         _with_weight(goal, sum(1.0 / attribute_counts[a] for a in goal.attributes) / len(goal.attributes))
         for goal in goals
     ]
+
+
+def _goal(
+    product: Product,
+    instruction_text: str,
+    attributes: tuple[str, ...],
+    price_upper: float,
+    goal_options: Mapping[str, str] | tuple[str, ...],
+) -> Goal:
+    """A goal on ``product`` (its ``name``: synthetic goals take ``Title``, which is the same string)."""
+    return Goal(
+        asin=product.asin,
+        category=product.category,
+        query=product.query,
+        name=product.name,
+        product_category=product.product_category,
+        instruction_text=instruction_text,
+        attributes=attributes,
+        price_upper=price_upper,
+        goal_options=goal_options,
+    )
 
 
 def _with_weight(goal: Goal, weight: float) -> Goal:
@@ -170,19 +180,9 @@ def human_goals(
             if not attributes:
                 continue
             price_upper, price_text = price_clause(catalog.prices[product.asin], rng)
-            goals.append(
-                Goal(
-                    asin=product.asin,
-                    category=product.category,
-                    query=product.query,
-                    name=product.name,
-                    product_category=product.product_category,
-                    instruction_text=record["instruction"].strip(".") + price_text,
-                    attributes=attributes,
-                    price_upper=price_upper,
-                    goal_options=tuple(record.get("instruction_options") or ()),
-                )
-            )
+            text = record["instruction"].strip(".") + price_text
+            options = tuple(record.get("instruction_options") or ())
+            goals.append(_goal(product, text, attributes, price_upper, options))
     return goals
 
 
