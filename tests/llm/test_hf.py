@@ -1,0 +1,222 @@
+"""hf backend on tiny-random: shapes, sampling controls, and exactness against plain transformers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from agentsearch.errors import ConfigError
+from agentsearch.llm.base import Completion, Request, SamplingParams
+from agentsearch.llm.hf import HFBackend, PrefixCache
+
+CHAT = [
+    {"role": "system", "content": "You are a shopping agent. Buy what the user asks for."},
+    {"role": "user", "content": "I need a red cotton t-shirt under 20 dollars."},
+]
+
+
+def greedy(max_tokens: int = 8, **kw) -> SamplingParams:
+    return SamplingParams(temperature=0, max_tokens=max_tokens, **kw)
+
+
+def plain_greedy(backend: HFBackend, ids: list[int], max_tokens: int) -> list[int]:
+    out = backend.model.generate(
+        torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+        max_new_tokens=max_tokens, do_sample=False,
+    )
+    return out[0, len(ids):].tolist()
+
+
+def plain_logprob_sum(backend: HFBackend, prompt_ids: list[int], continuation_ids: list[int]) -> float:
+    ids = torch.tensor([prompt_ids + continuation_ids])
+    with torch.no_grad():
+        logprobs = torch.log_softmax(backend.model(ids).logits[0].float(), dim=-1)
+    start = len(prompt_ids)
+    return sum(float(logprobs[start - 1 + j, token]) for j, token in enumerate(continuation_ids))
+
+
+def test_generate_returns_n_samples_per_request_in_order(tiny):
+    requests = [
+        Request(CHAT, SamplingParams(n=3, temperature=1.0, max_tokens=6, seed=0)),
+        Request("Once upon a time", SamplingParams(n=1, temperature=0.7, max_tokens=4, seed=1)),
+        Request("Q: 2+2? A:", SamplingParams(n=2, temperature=0, max_tokens=5)),
+    ]
+    results = tiny.generate(requests)
+    assert [len(r) for r in results] == [3, 1, 2]
+    for request, samples in zip(requests, results, strict=True):
+        for sample in samples:
+            assert isinstance(sample, Completion)
+            assert 1 <= sample.num_tokens <= request.params.max_tokens
+            assert sample.num_tokens == len(sample.token_ids) == len(sample.token_logprobs)
+            assert sample.logprob == pytest.approx(sum(sample.token_logprobs))
+            assert math.isfinite(sample.logprob) and sample.logprob < 0
+            assert sample.finish_reason in ("stop", "length")
+    assert results[2][0] == results[2][1]  # greedy samples are identical
+    assert tiny.generate([]) == []
+
+
+def test_each_prompt_is_prefilled_once_for_its_n_samples(fresh_tiny):
+    ids = fresh_tiny.tokenizer.apply_chat_template(CHAT, add_generation_prompt=True)["input_ids"]
+    fresh_tiny.generate([Request(CHAT, SamplingParams(n=5, max_tokens=3, seed=0))])
+    assert fresh_tiny.stats.prompt_tokens == len(ids)
+
+
+def test_greedy_matches_plain_generate_across_a_padded_batch(tiny):
+    prompts = ["The capital of France is", CHAT, "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 3]
+    max_tokens = 10
+    results = tiny.generate([Request(p, greedy(max_tokens)) for p in prompts])
+    for prompt, [sample] in zip(prompts, results, strict=True):
+        ids = tiny.tokenizer(prompt).input_ids if isinstance(prompt, str) else \
+            tiny.tokenizer.apply_chat_template(prompt, add_generation_prompt=True)["input_ids"]
+        assert list(sample.token_ids) == plain_greedy(tiny, ids, max_tokens)
+
+
+def test_sampled_token_logprobs_match_a_plain_forward(tiny):
+    [[sample]] = tiny.generate([Request(CHAT, SamplingParams(temperature=1.0, max_tokens=6, seed=3))])
+    ids = tiny.tokenizer.apply_chat_template(CHAT, add_generation_prompt=True)["input_ids"]
+    assert sample.logprob == pytest.approx(plain_logprob_sum(tiny, ids, list(sample.token_ids)), abs=1e-3)
+
+
+def test_seeds_reproduce_and_differ(tiny):
+    def run(seed):
+        params = SamplingParams(n=3, temperature=1.0, max_tokens=6, seed=seed)
+        [samples] = tiny.generate([Request(CHAT, params)])
+        return [s.token_ids for s in samples]
+
+    assert run(7) == run(7)
+    assert run(7) != run(8)
+    assert len(set(run(7))) > 1  # the n samples of one request differ from each other
+
+
+def test_seeded_request_is_unaffected_by_its_batch_neighbours(tiny):
+    mine = Request(CHAT, SamplingParams(n=2, temperature=1.0, max_tokens=6, seed=11))
+    other = Request("unrelated words", SamplingParams(n=3, temperature=1.0, max_tokens=3, seed=5))
+    alone = tiny.generate([mine])[0]
+    batched = tiny.generate([other, mine])[1]
+    assert [s.token_ids for s in alone] == [s.token_ids for s in batched]
+
+
+def test_tiny_top_p_is_greedy(tiny):
+    params = SamplingParams(temperature=1.0, top_p=1e-6, max_tokens=6, seed=0)
+    [[nucleus]] = tiny.generate([Request(CHAT, params)])
+    [[argmax]] = tiny.generate([Request(CHAT, greedy(6))])
+    assert nucleus.token_ids == argmax.token_ids
+
+
+def test_stop_string_ends_the_sample_and_is_not_returned(tiny):
+    params = SamplingParams(temperature=1.0, max_tokens=12, seed=0)
+    [[free]] = tiny.generate([Request(CHAT, params)])
+    decode = lambda ids: tiny.tokenizer.decode(ids, skip_special_tokens=True)  # noqa: E731
+    # Stop on the text of a later generated token that first appears there: the sample must end right there.
+    for k in range(2, 10):
+        cut = len(decode(free.token_ids[:k]))
+        stop = decode(free.token_ids[: k + 1])[cut:]
+        if stop and free.text.find(stop) == cut:
+            break
+    else:
+        pytest.fail("no usable stop string in the free sample")
+    stopped_params = SamplingParams(temperature=1.0, max_tokens=12, seed=0, stop=(stop, "never appears"))
+    [[stopped]] = tiny.generate([Request(CHAT, stopped_params)])
+    assert stopped.finish_reason == "stop"
+    assert stopped.text == free.text[:cut]
+    assert stopped.num_tokens == k + 1  # the tokens of the stop string count
+    assert stopped.token_ids == free.token_ids[: k + 1]
+
+
+def test_max_tokens_gives_length_finish(tiny):
+    [[sample]] = tiny.generate([Request("Hello", greedy(3))])
+    assert (sample.num_tokens, sample.finish_reason) == (3, "length")
+
+
+def test_eos_ends_a_sample_with_stop(tiny):
+    # Force EOS by making it the only token the nucleus keeps: bias the model's output towards it.
+    eos = tiny.tokenizer.eos_token_id
+    bias = torch.zeros(tiny.model.config.vocab_size)
+    bias[eos] = 1e4
+    handle = tiny.model.lm_head.register_forward_hook(lambda module, args, out: out + bias)
+    try:
+        [[sample]] = tiny.generate([Request("Hello", greedy(5))])
+    finally:
+        handle.remove()
+    assert (sample.num_tokens, sample.finish_reason, sample.text) == (1, "stop", "")
+    assert sample.token_ids == (eos,)
+
+
+def test_prefix_cache_hit_gives_the_same_logprobs_as_a_cold_run():
+    warm = HFBackend("tiny-random", block_size=8)
+    cold = HFBackend("tiny-random", prefix_cache_tokens=0)
+    shared = [CHAT[0], {"role": "user", "content": CHAT[1]["content"] + " Also, " + "search well. " * 10}]
+    sibling = shared[:1] + [{"role": "user", "content": shared[1]["content"] + " Blue is fine too."}]
+    warm.generate([Request(shared, greedy(4))])
+    before = warm.stats.cached_tokens
+    params = SamplingParams(n=2, temperature=1.0, max_tokens=6, seed=4)
+    hot = warm.generate([Request(sibling, params)])[0]
+    assert warm.stats.cached_tokens - before >= 32  # the shared blocks came from the cache
+    reference = cold.generate([Request(sibling, params)])[0]
+    assert cold.stats.cached_tokens == 0
+    assert [s.token_ids for s in hot] == [s.token_ids for s in reference]
+    for a, b in zip(hot, reference, strict=True):
+        assert a.token_logprobs == pytest.approx(b.token_logprobs, abs=1e-4)
+    candidates = ["Buy it", "No"]
+    assert warm.score(sibling, candidates) == pytest.approx(cold.score(sibling, candidates), abs=1e-4)
+
+
+def test_score_equals_a_hand_computed_log_softmax_sum(tiny):
+    continuations = ["search[red cotton t-shirt]", "click[Buy Now]", "x", ""]
+    scores = tiny.score(CHAT, continuations)
+    ids = tiny.tokenizer.apply_chat_template(CHAT, add_generation_prompt=True)["input_ids"]
+    for text, score in zip(continuations, scores, strict=True):
+        expected = plain_logprob_sum(tiny, ids, tiny.tokenizer(text, add_special_tokens=False).input_ids)
+        assert score == pytest.approx(expected, abs=1e-3)
+    assert scores[-1] == 0.0
+
+
+def test_score_runs_all_continuations_in_one_pass_over_the_prefix():
+    backend = HFBackend("tiny-random", prefix_cache_tokens=0)
+    backend.score(CHAT, ["a long answer with many words", "short", "click[Buy Now]", "b", "think[ok]"])
+    assert backend.stats.forward_calls == 2  # the prompt once, then every continuation together
+
+
+def test_score_many_matches_score(tiny):
+    items = [(CHAT, ["yes", "no thanks"]), ("The sky is", [" blue", " green"])]
+    assert tiny.score_many(items) == [pytest.approx(tiny.score(p, c), abs=1e-4) for p, c in items]
+
+
+def test_prompt_logprobs_match_a_plain_forward(tiny):
+    base = tiny.tokenizer("The quick brown fox").input_ids
+    prompts = [base + tiny.tokenizer(" jumps", add_special_tokens=False).input_ids,
+               base + tiny.tokenizer(" sleeps all day", add_special_tokens=False).input_ids]
+    for prompt, logprobs in zip(prompts, tiny.prompt_logprobs(prompts), strict=True):
+        assert logprobs[0] is None and len(logprobs) == len(prompt)
+        expected = plain_logprob_sum(tiny, prompt[:1], prompt[1:])
+        assert sum(logprobs[1:]) == pytest.approx(expected, abs=1e-3)
+
+
+def test_long_prompt_is_truncated_to_the_context_keeping_head_and_tail():
+    backend = HFBackend("tiny-random", max_context=96)
+    history = [CHAT[0], CHAT[1]] + [
+        {"role": role, "content": f"turn {i} " + "filler words " * 8}
+        for i, role in zip(range(12), ["assistant", "user"] * 6, strict=True)
+    ]
+    assert backend.num_tokens(history) > 96
+    [[sample]] = backend.generate([Request(history, greedy(16))])
+    assert sample.num_tokens == 16
+    assert backend.stats.prompt_tokens == 96 - 16
+    with pytest.raises(ConfigError):
+        backend.generate([Request(CHAT, greedy(96))])
+
+
+def test_prefix_cache_evicts_beyond_capacity():
+    cache = PrefixCache(block_size=2, max_tokens=4)
+    kv = [(torch.randn(1, 1, 6, 2), torch.randn(1, 1, 6, 2))]
+    cache.insert([1, 2, 3, 4, 5, 6], kv)
+    assert len(cache) == 2
+    assert cache.lookup([9, 9, 9], limit=3) == (0, None)
+    found, _ = cache.lookup([1, 2, 3, 4, 5, 6], limit=5)
+    assert found == 0  # the first block was evicted (least recently used), so nothing chains from it
+    cache.insert([1, 2, 3, 4], kv)
+    found, got = cache.lookup([1, 2, 3, 4, 7], limit=4)
+    assert found == 4
+    assert torch.equal(got[0][0], kv[0][0][:, :, :4])
