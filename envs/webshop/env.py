@@ -87,6 +87,7 @@ class WebShopWorld:
     engine: SearchEngine
     nouns: NounTagger
     human_goals: bool
+    _item_cache: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict, repr=False)
 
     def product(self, asin: str) -> Product:
         return self.catalog.by_asin[asin]
@@ -95,8 +96,6 @@ class WebShopWorld:
         """Search hits for the keywords, as the original joins them (single spaces)."""
         products = self.catalog.products
         return tuple(products[i] for i in self.engine.search(" ".join(keywords)))
-
-    _item_cache: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict, repr=False)
 
     def item_clickables(self, asin: str) -> tuple[list[str], dict[str, str]]:
         """``(clickables, option value -> option name)`` of the item page of ``asin`` (cached)."""
