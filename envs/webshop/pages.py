@@ -15,6 +15,8 @@ document order, without HTML:
 * done: the thank-you page including its CSS-hidden debug block, ending ``Your score (min 0.0, max 1.0) [SEP]
   <reward> [SEP] Reward Details [SEP] None``.
 
+The ``Attributes`` button and page (``show_attrs=True``, off in every published setup) are not rendered.
+
 Clickables follow ``get_available_actions``: lower-cased texts of buttons and product links in document
 order, then the option values (a value present in two option groups selects the later group, as the
 original's dict does).

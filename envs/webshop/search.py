@@ -11,7 +11,9 @@ defaults (``k1=0.9``, ``b=0.4``, Lucene idf); ties go to the earlier product. A 
 (``SEARCH_RETURN_N``); products that share no term with the query are not hits. Rankings are close to, not
 identical with, Lucene's.
 
-Results are cached per query (LRU), so the branches of a search tree never search twice.
+Results are cached per query (LRU), so the branches of a search tree never search twice. The original's
+debug prefixes (``<r>``, ``<a>``, ``<c>``, ``<q>`` as the first keyword) are not supported: they are searched
+as text.
 """
 
 from __future__ import annotations
