@@ -17,23 +17,40 @@ from typing import Any
 MEMORY_LIMIT_BYTES = 4 << 30
 #: Relative tolerance of the numeric comparison when a side is a decimal literal.
 REL_TOL = 1e-4
-#: Two exact constants whose numeric values agree to this many digits are taken as equal
-#: (sympy's ``simplify`` misses some identities, e.g. nested radicals).
+#: Digits of the numeric evaluations; exact answers must agree to within 10**-EXACT_DIGITS (relative).
 EXACT_DIGITS = 30
+#: Random points at which expressions with variables are compared, and how many must be defined.
+POINTS, MIN_DEFINED_POINTS = 6, 3
 
 
-def _numeric(value: Any) -> complex | None:
+def _value(expression: Any, subs: dict[Any, Any] | None = None) -> Any | None:
+    """The numeric value of ``expression`` (at ``subs``) as a sympy number of ``EXACT_DIGITS + 10``
+    digits (no float overflow on huge values), or ``None`` where it is undefined or infinite."""
     import sympy
 
-    number = sympy.N(value, EXACT_DIGITS + 5)
-    if not number.is_number or number.has(sympy.oo, sympy.zoo, sympy.nan, -sympy.oo):
+    number = expression.evalf(EXACT_DIGITS + 10, subs=subs)
+    if not number.is_number or number.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
         return None
-    return complex(number)
+    return number
+
+
+def _close(a: Any, b: Any, tolerance: float) -> bool:
+    scale = max(abs(a), abs(b))
+    return bool(abs(a - b) <= tolerance * scale) if scale != 0 else True
 
 
 def symbolic_equal(pred: str, gold: str, approximate: bool) -> bool:
-    """Whether two normalised answers are equal as sympy expressions."""
+    """Whether two normalised answers are equal as expressions.
+
+    Constants compare by value (to ``EXACT_DIGITS`` digits, or ``REL_TOL`` when a side is a decimal).
+    Expressions with variables compare by value at ``POINTS`` seeded random points mixing signs
+    (randomised identity testing, which catches e.g. ``sqrt(x^2) != x``); no ``simplify``, whose run
+    time is unpredictable.
+    """
+    import random
+
     import sympy
+
     from agentsearch.envs.math.expr import check_size, parse, to_sympy
 
     pred_node, gold_node = parse(pred), parse(gold)
@@ -42,16 +59,22 @@ def symbolic_equal(pred: str, gold: str, approximate: bool) -> bool:
     a, b = to_sympy(pred_node), to_sympy(gold_node)
     if a == b:
         return True
-    if a.free_symbols or b.free_symbols:
-        if a.free_symbols != b.free_symbols:
-            return False
-        return sympy.simplify(a - b) == 0 or sympy.expand(a - b) == 0
-    va, vb = _numeric(a), _numeric(b)
-    if va is None or vb is None:
-        return False
-    scale = max(abs(va), abs(vb))
     tolerance = REL_TOL if approximate else 10.0 ** (-EXACT_DIGITS)
-    return abs(va - vb) <= tolerance * scale or (scale == 0 and va == vb)
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    if not symbols:
+        va, vb = _value(a), _value(b)
+        return va is not None and vb is not None and _close(va, vb, tolerance)
+    rng = random.Random(0)
+    defined = 0
+    for _ in range(POINTS):
+        point = {symbol: sympy.Rational(rng.choice([-1, 1]) * rng.randint(11, 389), 97) for symbol in symbols}
+        va, vb = _value(a, point), _value(b, point)
+        if va is None or vb is None:
+            continue  # a pole or branch point: try another
+        if not _close(va, vb, max(tolerance, 1e-20)):
+            return False
+        defined += 1
+    return defined >= MIN_DEFINED_POINTS
 
 
 def main() -> None:
@@ -59,8 +82,8 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     except (ValueError, OSError):
         pass
-    import sympy  # noqa: F401  (import before "ready" so the first question does not pay for it)
-    from agentsearch.envs.math import expr  # noqa: F401
+    # Pay imports and sympy's lazy initialisation before "ready", not inside the first question.
+    symbolic_equal("\\sin(x)^2+\\cos(x)^2", "1", approximate=False)
 
     sys.stdout.write("ready\n")
     sys.stdout.flush()

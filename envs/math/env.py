@@ -23,7 +23,13 @@ from typing import Any, ClassVar
 
 from agentsearch.envs.base import SPLITS, TextEnv, Transition, check_split
 from agentsearch.envs.math.problems import MathProblem, load_problems, shipped_problems
-from agentsearch.envs.math.verify import DEFAULT_TIMEOUT, final_answer, has_final_answer, is_equivalent
+from agentsearch.envs.math.verify import (
+    DEFAULT_TIMEOUT,
+    final_answer,
+    has_final_answer,
+    is_equivalent,
+    start_worker,
+)
 from agentsearch.errors import ConfigError, EnvError, did_you_mean
 
 __all__ = ["STEP_FORMATS", "MathEnv", "format_steps"]
@@ -98,6 +104,9 @@ class MathEnv(TextEnv):
             for name in problems:
                 check_split(name)
             self._custom = {name: tuple(items) for name, items in problems.items()}
+        # The symbolic checker imports sympy in its own process; start it now so that it is ready
+        # before the first final answer, whose time bound covers any wait for it.
+        start_worker()
         self._by_id: dict[str, MathProblem] = {}
         self._problem: MathProblem | None = None
         self._steps: tuple[str, ...] = ()

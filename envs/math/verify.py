@@ -51,6 +51,7 @@ __all__ = [
     "is_equivalent",
     "normalize_answer",
     "shutdown_worker",
+    "start_worker",
     "warm_up_worker",
 ]
 
@@ -298,7 +299,7 @@ def _scalar_equal(pred: str, gold: str, pred_percent: bool, gold_percent: bool, 
             candidates.append((pred_value, gold_value / 100))
         return any(_numbers_equal(p, pred_node, g, gold_node) for p, g in candidates)
     approximate = _has_decimal(pred_node) or _has_decimal(gold_node)
-    return _WORKER.equal(pred, gold, approximate=approximate, timeout=deadline - time.monotonic())
+    return _WORKER.equal(pred, gold, approximate=approximate, deadline=deadline)
 
 
 def _items_equal(
@@ -334,8 +335,8 @@ def is_equivalent(pred: str | None, gold: str, *, timeout: float = DEFAULT_TIMEO
     equivalence with sympy (``simplify(a - b) == 0``, or numeric closeness for decimal answers).
 
     Never raises on hostile input and returns ``False`` when the check overruns ``timeout`` seconds.
-    The symbolic worker serves one check at a time; waiting for another thread's check (itself
-    bounded) is not counted against ``timeout``, nor is starting the worker (see :func:`warm_up_worker`).
+    Every wait counts against ``timeout``: for another thread's symbolic check, and for the
+    worker process to start (:func:`start_worker` or :func:`warm_up_worker` start it ahead of time).
     """
     if pred is None or not isinstance(pred, str) or not isinstance(gold, str):
         return False
@@ -360,25 +361,33 @@ def is_equivalent(pred: str | None, gold: str, *, timeout: float = DEFAULT_TIMEO
 # ---------------------------------------------------------------------------- symbolic worker
 class _SymbolicWorker:
     """A long-lived ``python -m agentsearch.envs.math._symbolic`` process that answers one
-    equivalence question per JSON line; killed and restarted when a question overruns its budget.
+    equivalence question per JSON line; killed when a question overruns its budget, and replaced at
+    once so its successor imports sympy while the caller carries on.
 
     A process (not a thread or ``signal.alarm``) because sympy can spend unbounded time inside C code
-    that neither interrupts, and because it works from any thread. Starting it (about a second, to
-    import sympy) happens once, outside any question's budget.
+    that neither interrupts, and because it works from any thread. Every wait (for the lock, for a
+    worker still starting, for the answer) comes out of the caller's budget, so a check never
+    overruns it; :meth:`start` (called by :class:`~agentsearch.envs.math.env.MathEnv`) and
+    :meth:`warm_up` get the worker ready before the first question needs it.
     """
 
     STARTUP_TIMEOUT = 120.0
+    #: Consecutive failed starts after which symbolic checks are given up (they then return False).
+    MAX_START_FAILURES = 3
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
+        self._ready = False
         self._lock = threading.Lock()
         self._buffer = b""
-        self._disabled = False
+        self._start_failures = 0
 
-    def _start(self) -> bool:
+    def _spawn(self) -> bool:
+        """Start a worker unless one is alive; does not wait for it to be ready."""
         if self._process is not None and self._process.poll() is None:
             return True
-        if self._disabled:
+        self._kill()
+        if self._start_failures >= self.MAX_START_FAILURES:
             return False
         search_path = os.pathsep.join(filter(None, sys.path))
         self._process = subprocess.Popen(
@@ -389,14 +398,25 @@ class _SymbolicWorker:
             # The parent's sys.path, so the worker imports this very package however it was found.
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": search_path},
         )
+        self._ready = False
         self._buffer = b""
-        line = self._read_line(self.STARTUP_TIMEOUT)
-        if line != b"ready":
-            logger.warning("The symbolic math worker did not start; symbolic answers will be rejected.")
-            self._kill()
-            self._disabled = True
-            return False
         return True
+
+    def _wait_ready(self, timeout: float) -> bool:
+        if self._ready:
+            return True
+        line = self._read_line(timeout)
+        if line == b"ready":
+            self._ready = True
+            self._start_failures = 0
+            return True
+        if line is not None or (self._process is not None and self._process.poll() is not None):
+            # It answered something else or died while starting: a broken installation.
+            self._start_failures += 1
+            if self._start_failures >= self.MAX_START_FAILURES:
+                logger.warning("The symbolic math worker does not start; symbolic answers will be rejected.")
+            self._kill()
+        return False  # still starting: keep it for the next question
 
     def _read_line(self, timeout: float) -> bytes | None:
         assert self._process is not None and self._process.stdout is not None
@@ -423,17 +443,23 @@ class _SymbolicWorker:
                 if stream is not None:
                     stream.close()
         self._process = None
+        self._ready = False
 
-    def warm_up(self) -> bool:
-        """Start the worker now (tests and benchmarks call this so startup is not timed)."""
+    def start(self) -> None:
+        """Start the worker in the background if it is not running (returns at once)."""
         with self._lock:
-            return self._start()
+            self._spawn()
 
-    def equal(self, pred: str, gold: str, *, approximate: bool, timeout: float) -> bool:
-        if timeout <= 0:
+    def warm_up(self, timeout: float = STARTUP_TIMEOUT) -> bool:
+        """Start the worker and wait until it is ready; returns whether it is."""
+        with self._lock:
+            return self._spawn() and self._wait_ready(timeout)
+
+    def equal(self, pred: str, gold: str, *, approximate: bool, deadline: float) -> bool:
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             return False
-        with self._lock:
-            if not self._start():
+        try:
+            if not self._spawn() or not self._wait_ready(deadline - time.monotonic()):
                 return False
             assert self._process is not None and self._process.stdin is not None
             request = json.dumps({"pred": pred, "gold": gold, "approximate": approximate})
@@ -443,12 +469,15 @@ class _SymbolicWorker:
             except OSError:
                 self._kill()
                 return False
-            line = self._read_line(timeout)
+            line = self._read_line(deadline - time.monotonic())
             if line is None:
-                logger.debug("symbolic check timed out after %.2fs: %r vs %r", timeout, pred[:80], gold[:80])
+                logger.debug("symbolic check overran its budget: %r vs %r", pred[:80], gold[:80])
                 self._kill()
+                self._spawn()  # the successor starts now, not when the next question comes
                 return False
             return line == b"true"
+        finally:
+            self._lock.release()
 
     def shutdown(self) -> None:
         with self._lock:
@@ -459,9 +488,14 @@ _WORKER = _SymbolicWorker()
 atexit.register(_WORKER.shutdown)
 
 
-def warm_up_worker() -> bool:
-    """Start the symbolic worker ahead of time; returns whether it is running."""
-    return _WORKER.warm_up()
+def start_worker() -> None:
+    """Start the symbolic worker in the background, so it is ready before the first symbolic answer."""
+    _WORKER.start()
+
+
+def warm_up_worker(timeout: float = _SymbolicWorker.STARTUP_TIMEOUT) -> bool:
+    """Start the symbolic worker and wait until it is ready; returns whether it is running."""
+    return _WORKER.warm_up(timeout)
 
 
 def shutdown_worker() -> None:
