@@ -332,7 +332,8 @@ def is_equivalent(pred: str | None, gold: str, *, timeout: float = DEFAULT_TIMEO
     Checks, in order: equal normalised strings; exact rational equality (fractions vs decimals,
     ``\\frac``, ``a/b``, powers), with tolerance only for decimal literals; tuples and intervals element
     by element (bracket types must agree); comma lists and ``\\{...\\}`` as sets; then symbolic
-    equivalence with sympy (``simplify(a - b) == 0``, or numeric closeness for decimal answers).
+    equivalence with sympy: equal values to 30 digits (1e-4 for decimal answers), at seeded random
+    points when there are variables.
 
     Never raises on hostile input and returns ``False`` when the check overruns ``timeout`` seconds.
     Every wait counts against ``timeout``: for another thread's symbolic check, and for the
