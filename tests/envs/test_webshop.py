@@ -371,3 +371,35 @@ def test_oracle_wins_every_test_goal(shipped: WebShopEnv) -> None:
         if result.reward != 1.0 or not result.won:
             failures.append((task_id, result))
     assert failures == []
+
+
+def test_pages_match_the_published_eto_trajectory() -> None:
+    """Pages of the WebShop in-context example that ETO publishes (eval_agent/prompt/icl_examples)."""
+    from agentsearch.envs.webshop import pages
+
+    instruction = (
+        "i need a long lasting 6.76 fl oz bottle of l'eau d'issey, and price lower than 100.00 dollars"
+    )
+    product = normalize_product(
+        {
+            "asin": "B000VOHH8I",
+            "name": "L'eau D'issey By Issey Miyake for MenEau De Toilette Spray, 6.7 Fl Oz Bottle",
+            "category": "beauty",
+            "query": "men's fragrance",
+            "product_category": "Beauty & Personal Care › Fragrance › Men's › Eau de Toilette",
+            "pricing": "$64.98",
+            "customization_options": {"Size": [{"value": "2.5 Fl Oz"}, {"value": "6.76 Fl Oz (Pack of 1)"}]},
+        }
+    )
+    assert pages.render(pages.search_page(instruction)) == (
+        f"WebShop [SEP] Instruction: [SEP] {instruction} [SEP] Search"
+    )
+    title = "L'eau D'issey By Issey Miyake for MenEau De Toilette Spray, 6.7 Fl Oz Bottle"
+    header = f"Instruction: [SEP] {instruction} [SEP] Back to Search"
+    assert pages.render(pages.item_page(instruction, product)) == (
+        f"{header} [SEP] < Prev [SEP] size [SEP] 2.5 fl oz [SEP] 6.76 fl oz (pack of 1) [SEP] {title} "
+        "[SEP] Price: $64.98 [SEP] Rating: N.A. [SEP] Description [SEP] Features [SEP] Reviews [SEP] Buy Now"
+    )
+    results = pages.render(pages.results_page(instruction, 1, 50, [product]))
+    page_line = "Page 1 (Total results: 50) [SEP] Next >"
+    assert results == f"{header} [SEP] {page_line} [SEP] B000VOHH8I [SEP] {title} [SEP] $64.98"
