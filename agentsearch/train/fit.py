@@ -22,7 +22,7 @@ from typing import Any
 
 from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.train.meta import TrainMeta, file_sha256, model_fingerprint
-from agentsearch.train.pairs import check_tokenized, load_pairs, split_heldout
+from agentsearch.train.pairs import check_tokenized, read_pair_records, split_heldout
 
 __all__ = ["TrainResult", "train_q", "lora_config"]
 
@@ -112,7 +112,7 @@ def train_q(
     else:
         args = dataclasses.replace(config, output_dir=str(out), seed=seed, **overrides)
 
-    records = load_pairs(pairs_path)
+    records = read_pair_records(pairs_path)
     tokenizer = load_tokenizer(base)
     check_tokenized(pairs_path, records, tokenizer, args.max_length)
     train_records, heldout = split_heldout(records, args.eval_fraction, seed=seed)

@@ -24,7 +24,7 @@ from typing import Any
 
 from agentsearch.errors import DataFileError
 
-__all__ = ["PairRecord", "load_pairs", "check_tokenized", "split_heldout"]
+__all__ = ["PairRecord", "read_pair_records", "check_tokenized", "split_heldout"]
 
 TRL_COLUMNS = ("prompt", "chosen", "rejected")
 
@@ -60,7 +60,7 @@ def _messages(value: Any, what: str, path: Path, line: int) -> list[dict[str, st
     return [{"role": m["role"], "content": m["content"]} for m in value]
 
 
-def load_pairs(path: str | Path) -> list[PairRecord]:
+def read_pair_records(path: str | Path) -> list[PairRecord]:
     """Parse a pairs JSONL file; raise :class:`DataFileError` naming the line of the first bad record.
 
     Raises:
