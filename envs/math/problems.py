@@ -25,7 +25,6 @@ from typing import Any
 
 from agentsearch.envs.base import check_split
 from agentsearch.envs.math.verify import final_answer
-
 from agentsearch.errors import DataFileError
 from agentsearch.paths import data_dir
 
@@ -36,6 +35,7 @@ __all__ = [
     "load_problems",
     "read_problems",
     "shipped_problems",
+    "split_solution",
     "write_problems",
 ]
 
@@ -175,6 +175,32 @@ def load_gsm8k(path: str | Path, *, prefix: str = "gsm8k") -> list[MathProblem]:
 
 
 # ---------------------------------------------------------------------------- MATH
+def split_solution(solution: str) -> tuple[str, ...]:
+    """Split a MATH solution into steps: one per sentence, never inside ``$...$``, ``$$...$$`` or
+    ``\\[...\\]`` math (where a period is part of a number or a formula).
+
+    >>> split_solution("We have $x = 2.5$. So $2x = 5$.\\nThus $2x + 1 = 6$.")
+    ('We have $x = 2.5$.', 'So $2x = 5$.', 'Thus $2x + 1 = 6$.')
+    """
+    steps, start, in_math, pos = [], 0, False, 0
+    while pos < len(solution):
+        if solution.startswith("$$", pos) or solution[pos] == "$":
+            in_math = not in_math
+            pos += 2 if solution.startswith("$$", pos) else 1
+            continue
+        if solution.startswith(("\\[", "\\]"), pos):
+            in_math = solution[pos + 1] == "["
+            pos += 2
+            continue
+        end_of_sentence = solution[pos] in ".!?" and (pos + 1 == len(solution) or solution[pos + 1].isspace())
+        if not in_math and (end_of_sentence or solution[pos] == "\n"):
+            steps.append(solution[start : pos + 1])
+            start = pos + 1
+        pos += 1
+    steps.append(solution[start:])
+    return tuple(step.strip() for step in steps if step.strip())
+
+
 def _math_record(record: Any, path: Path, line: int | None, index: int, prefix: str) -> MathProblem:
     if not isinstance(record, dict):
         raise DataFileError(path, line, f"expected a JSON object, got {type(record).__name__}")
@@ -185,7 +211,7 @@ def _math_record(record: Any, path: Path, line: int | None, index: int, prefix: 
         raise DataFileError(path, line, "field 'solution' has no complete \\boxed{...} answer")
     level_match = _LEVEL.search(str(record.get("level", "")))
     topic = str(record.get("type", ""))
-    steps = tuple(step.strip() for step in re.split(r"\n\s*\n|\n", solution) if step.strip())
+    steps = split_solution(solution)
     slug = re.sub(r"[^a-z0-9]+", "-", topic.lower()).strip("-")
     problem_id = f"{prefix}-{slug}-{index}" if slug else f"{prefix}-{index}"
     return MathProblem(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 from collections import Counter
 from fractions import Fraction
 
 import pytest
 
+from agentsearch.envs.math import expr, verify
+from agentsearch.envs.math import problems as problems_module
 from agentsearch.envs.math.generate import SPLIT_SIZES, generate_splits
 from agentsearch.envs.math.problems import (
     MathProblem,
@@ -16,6 +19,7 @@ from agentsearch.envs.math.problems import (
     load_problems,
     read_problems,
     shipped_problems,
+    split_solution,
     write_problems,
 )
 from agentsearch.errors import DataFileError
@@ -154,3 +158,22 @@ def test_malformed_agentsearch_file(tmp_path):
     with pytest.raises(DataFileError, match="steps") as err:
         read_problems(path)
     assert err.value.line == 2
+
+
+@pytest.mark.parametrize(
+    ("solution", "steps"),
+    [
+        ("We have $x = 2.5$. So $2x = 5$.", ("We have $x = 2.5$.", "So $2x = 5$.")),
+        ("Note $$a = 3. b$$ Hence 3. Done!", ("Note $$a = 3. b$$ Hence 3.", "Done!")),
+        ("By \\[x = 1.5. \\] we get $\\boxed{1.5}$", ("By \\[x = 1.5. \\] we get $\\boxed{1.5}$",)),
+        ("First line\nSecond line", ("First line", "Second line")),
+        ("It costs 3.50 dollars.", ("It costs 3.50 dollars.",)),
+    ],
+)
+def test_split_solution_keeps_math_together(solution, steps):
+    assert split_solution(solution) == steps
+
+
+@pytest.mark.parametrize("module", [expr, problems_module, verify])
+def test_docstring_examples(module):
+    assert doctest.testmod(module).failed == 0
