@@ -17,11 +17,11 @@ Goals are then shuffled with ``random.Random(233).shuffle`` (the same permutatio
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ SPLIT_BOUNDS: dict[str, tuple[int, int | None]] = {
 }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, slots=True)
 class Goal:
     """One shopping goal; field names follow the original goal dict.
 
@@ -143,7 +143,7 @@ def _goal(
 
 
 def _with_weight(goal: Goal, weight: float) -> Goal:
-    return Goal(**{**goal.__dict__, "weight": weight})
+    return dataclasses.replace(goal, weight=weight)
 
 
 def load_human_instructions(path: str | Path) -> dict[str, list[dict[str, Any]]]:
