@@ -222,6 +222,178 @@ def _data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- train-q / eval / quickstart / iterate
+def _add_train_q(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-q", help="train a step-level Q-value model (or the policy) with step-level DPO")
+    p.add_argument("pairs", help="pairs JSONL from `agentsearch pairs` (TRL conversational format)")
+    p.add_argument("--base", default="smollm2-135m", help="base model: smollm2-135m, tiny-random or a folder")
+    p.add_argument("--out", required=True, help="output directory (PEFT adapter or model + agentsearch_meta.json)")
+    p.add_argument("--target", default="qmodel", choices=["qmodel", "policy"],
+                   help="qmodel: a scorer read as beta*log-ratio; policy: step-DPO on the agent model itself")
+    p.add_argument("--loss-type", default=None, help="TRL loss type(s), comma-separated (default: sigmoid)")
+    p.add_argument("--beta", type=float, default=None, help="DPO beta (paper: 0.1 WebShop, 0.05 HotPotQA)")
+    p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA (the paper's setting)")
+    p.add_argument("--lora-top-layers", type=int, default=None, help="LoRA on the top k layers only")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-5 LoRA; paper full FT 1e-6)")
+    p.add_argument("--epochs", type=float, default=None, help="epochs (default 2)")
+    p.add_argument("--batch-size", type=int, default=None, help="pairs per step (default 4)")
+    p.add_argument("--grad-accum", type=int, default=None, help="gradient accumulation steps")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    p.add_argument("--max-length", type=int, default=None, help="longest record in tokens (default 2048)")
+    p.add_argument("--eval-fraction", type=float, default=None, help="tasks held out (default 0.1)")
+    p.add_argument("--round", type=int, default=None, help="iteration round recorded in the metadata")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_train_q)
+
+
+def _train_q_overrides(args: argparse.Namespace) -> dict:
+    overrides = {
+        "target": args.target, "beta": args.beta, "lora_top_layers": args.lora_top_layers,
+        "learning_rate": args.lr, "num_train_epochs": args.epochs, "per_device_train_batch_size": args.batch_size,
+        "gradient_accumulation_steps": args.grad_accum, "max_steps": args.max_steps, "max_length": args.max_length,
+        "eval_fraction": args.eval_fraction, "round": args.round,
+        "loss_type": [t for t in args.loss_type.split(",") if t] if args.loss_type else None,
+    }
+    if args.full:
+        overrides["lora"] = False
+    return {key: value for key, value in overrides.items() if value is not None}
+
+
+def _train_q(args: argparse.Namespace) -> int:
+    from agentsearch.train import train_q
+
+    result = train_q(args.pairs, args.base, args.out, seed=args.seed, **_train_q_overrides(args))
+    metrics = result.metrics
+    rate = result.train_pairs * float(metrics.get("epoch", 1)) / max(result.seconds, 1e-9)
+    print(f"{result.out}: {result.meta.target} ({result.meta.adapter}, beta {result.meta.beta}) trained on "
+          f"{result.train_pairs} pairs in {result.seconds:.0f} s ({rate:.2f} pairs/s)")
+    if "eval_rewards/accuracies" in metrics:
+        print(f"held-out pairs: accuracy {metrics['eval_rewards/accuracies']:.3f}, "
+              f"reward margin {metrics['eval_rewards/margins']:.4f}, loss {metrics['eval_loss']:.4f}")
+    return 0
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    from agentsearch.eval import CONFIGS
+
+    p = sub.add_parser("eval", help="evaluate greedy / sampled / best-of-N / Q-guided agents on the same tasks")
+    p.add_argument("--env", default="webshop", help="webshop, alfworld or math")
+    p.add_argument("--split", default="test", choices=["train", "eval", "test"])
+    p.add_argument("--agent", default="smollm2-135m", help="the agent's model (or API model with --backend openai)")
+    p.add_argument("--backend", default="hf", help="hf, vllm or openai")
+    p.add_argument("--qmodel", default=None, help="a `train-q` output directory (for qguided)")
+    p.add_argument("--q-base", default=None, help="the Q-model's base (default: recorded in its metadata)")
+    p.add_argument("--q-icl", action="store_true", help="the Q-model sees the one-shot example (pairs built so)")
+    p.add_argument("--candidates", type=int, default=5, help="samples per step for bestofn/qguided (paper: 5)")
+    p.add_argument("--temperature", type=float, default=1.0, help="temperature of those samples (paper: 1.0)")
+    p.add_argument("--compare", default=None,
+                   help=f"comma-separated configurations from {','.join(CONFIGS)} "
+                        "(default: greedy,qguided with --qmodel, else greedy)")
+    p.add_argument("--tasks", type=int, default=50, help="the first N tasks of the split")
+    p.add_argument("--task-ids", default=None, help="comma-separated task ids (instead of --tasks)")
+    p.add_argument("--max-steps", type=int, default=None, help="step cap per episode")
+    p.add_argument("--concurrency", type=int, default=4, help="episodes played at once")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/eval", help="output folder (reruns skip finished episodes)")
+    p.add_argument("--agent-opt", action="append", metavar="KEY=VALUE", help="agent option, e.g. icl=false")
+    p.add_argument("--llm", action="append", metavar="KEY=VALUE", help="backend option")
+    p.set_defaults(handler=_eval)
+
+
+def _eval_config(args: argparse.Namespace):
+    from agentsearch.eval import EvalConfig
+
+    compare = [c for c in args.compare.split(",") if c] if args.compare else (
+        ["greedy", "qguided"] if args.qmodel else ["greedy"])
+    return EvalConfig(
+        env=args.env, split=args.split, tasks=args.tasks,
+        task_ids=[t for t in args.task_ids.split(",") if t] if args.task_ids else None,
+        agent=args.agent, backend=args.backend, agent_options=_key_values(args.agent_opt),
+        llm_options=_key_values(args.llm), qmodel=args.qmodel, q_base=args.q_base, q_icl=args.q_icl,
+        candidates=args.candidates, temperature=args.temperature, compare=compare, max_steps=args.max_steps,
+        seed=args.seed, concurrency=args.concurrency, out=args.out,
+    )
+
+
+def _print_eval(result) -> None:
+    from agentsearch.eval import format_table
+
+    print(format_table(result.summaries))
+    print(f"episodes: {result.episodes_path}\nsummary: {result.summary_path}\nchart: {result.plot_path}")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from agentsearch.eval import evaluate
+
+    config = _eval_config(args)
+
+    def on_episode(record: dict) -> None:
+        print(f"[{record['config']}] task {record['task_id']}: score {record['score']:.3f} "
+              f"{'won' if record['success'] else 'lost'} in {record['steps']} steps ({record['seconds']:.0f} s)",
+              flush=True)
+
+    _print_eval(evaluate(config, progress=on_episode))
+    return 0
+
+
+def _add_quickstart(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("quickstart", help="the whole loop on embedded defaults: collect, pairs, train, eval")
+    p.add_argument("--out", default="runs/quickstart", help="run folder (reruns resume)")
+    p.add_argument("--model", default=None, help="agent and Q-model base (default: smollm2-135m)")
+    p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched (default 8)")
+    p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated (default 10)")
+    p.set_defaults(handler=_quickstart)
+
+
+def _loop_config(args: argparse.Namespace):
+    import dataclasses
+
+    from agentsearch.train.loop import QUICKSTART
+
+    overrides = {"out": args.out, "model": args.model, "train_tasks": args.train_tasks, "test_tasks": args.test_tasks}
+    return dataclasses.replace(QUICKSTART, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    import time
+
+    from agentsearch.train.loop import quickstart
+
+    start = time.perf_counter()
+    config = _loop_config(args)
+    print(f"quickstart: {config.env}, {config.model}, {config.train_tasks} train tasks ({config.algo}), "
+          f"{config.test_tasks} test tasks; output in {config.out}", flush=True)
+    result = quickstart(config, report=lambda line: print(line, flush=True))
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
+    print(f"\n{result.num_pairs} pairs; {stages}; total {time.perf_counter() - start:.0f} s\n")
+    _print_eval(result.eval)
+    return 0
+
+
+def _add_iterate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("iterate", help="rounds of collect -> pairs -> train, collecting with the Q-guided agent")
+    p.add_argument("--out", default="runs/iterate", help="run folder with one round<r>/ folder per round")
+    p.add_argument("--rounds", type=int, default=2, help="rounds (a rerun resumes)")
+    p.add_argument("--model", default=None, help="agent and Q-model base (default: smollm2-135m)")
+    p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched per round")
+    p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated after the last round")
+    p.add_argument("--eval", action="store_true", help="evaluate the last round's Q-model")
+    p.set_defaults(handler=_iterate)
+
+
+def _iterate(args: argparse.Namespace) -> int:
+    from agentsearch.train.loop import iterate
+
+    results = iterate(_loop_config(args), rounds=args.rounds, evaluate_last=args.eval,
+                      report=lambda line: print(line, flush=True))
+    for r in results:
+        stages = ", ".join(f"{k} {v:.0f} s" for k, v in r.seconds.items())
+        print(f"round {r.round}: {r.num_pairs} pairs, Q-model {r.qmodel} ({stages})")
+    if results and results[-1].eval is not None:
+        _print_eval(results[-1].eval)
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 #: Each entry adds one subcommand group to the parser.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -229,6 +401,10 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_collect,
     _add_pairs,
     _add_data,
+    _add_train_q,
+    _add_eval,
+    _add_quickstart,
+    _add_iterate,
 ]
 
 

@@ -1,0 +1,263 @@
+"""The whole loop: collect trees -> step-level pairs -> train a Q-model -> evaluate or collect again.
+
+* :func:`quickstart`: one round on embedded CPU defaults (WebShop, SmolLM2-135M, offline): a small MCTS
+  collection on train tasks, pairs, a LoRA Q-model, then greedy vs Q-guided on a fixed test slice.
+* :func:`iterate`: ``rounds`` rounds of collect -> pairs -> train, where round r > 0 collects with the
+  Q-guided agent built from round r-1's Q-model (expert iteration). Every tree carries its round
+  (``tree.round``); every pair carries ``round`` plus the collector's provenance (``collector``,
+  ``collector_qmodel``), and each round folder holds a ``round.json`` manifest.
+
+Every stage is resumable: collection and evaluation skip finished tasks and episodes, pairs are rebuilt
+from the trees (cheap), and training is skipped when the Q-model directory already holds a model trained
+on the same pairs file (same SHA-256).
+
+All stages share one agent configuration. The defaults keep prompts lean (no one-shot example, the
+history cut to ``context_tokens``), so the Q-model scores exactly the chats its pairs were built from
+and every record fits the trainer's ``max_length``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentsearch.errors import ConfigError
+
+__all__ = ["LoopConfig", "RoundResult", "quickstart", "iterate", "QUICKSTART"]
+
+logger = logging.getLogger(__name__)
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class LoopConfig:
+    """One run of the loop. The defaults are the quickstart's CPU budget (about 20 minutes on 2 cores).
+
+    Attributes:
+        out: run folder (``trees.jsonl``, ``pairs.jsonl``, ``qmodel/``, ``eval/`` per round).
+        env: environment short name.
+        model: the agent's model (and the Q-model's base).
+        backend: generation backend of the agent.
+        train_tasks: the first N train tasks searched per round.
+        test_tasks: the first N test tasks evaluated.
+        algo: search algorithm; ``search`` its options (over the env's shipped defaults).
+        agent: :func:`agentsearch.agents.make_agent` options shared by every stage.
+        strategy: pair strategy (``best_path_extremes`` is the paper's).
+        train: :class:`~agentsearch.train.StepDPOConfig` overrides.
+        candidates: samples per step of the Q-guided agent (paper: 5).
+        compare: eval configurations.
+        max_steps: step cap per eval episode.
+        concurrency: searches / episodes at once (their model calls are batched).
+        seed: run seed.
+    """
+
+    out: str = "runs/quickstart"
+    env: str = "webshop"
+    model: str = "smollm2-135m"
+    backend: str = "hf"
+    train_tasks: int = 8
+    test_tasks: int = 10
+    algo: str = "mcts"
+    search: dict[str, Any] = field(
+        default_factory=lambda: {"iterations": 4, "n_samples": 3, "max_depth": 4, "early_stop": True}
+    )
+    agent: dict[str, Any] = field(
+        default_factory=lambda: {"icl": False, "context_tokens": 1024, "max_tokens": 96}
+    )
+    strategy: str = "best_path_extremes"
+    train: dict[str, Any] = field(
+        default_factory=lambda: {
+            "num_train_epochs": 2, "learning_rate": 1e-4, "lora_top_layers": 8, "max_length": 1024,
+            "per_device_train_batch_size": 4, "eval_fraction": 0.2,
+        }
+    )
+    candidates: int = 5
+    compare: list[str] = field(default_factory=lambda: ["greedy", "qguided"])
+    max_steps: int | None = 5
+    concurrency: int = 8
+    seed: int = 0
+
+
+#: The quickstart's embedded defaults.
+QUICKSTART = LoopConfig()
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """Paths and figures of one round."""
+
+    round: int
+    trees: Path
+    pairs: Path
+    num_pairs: int
+    qmodel: Path | None
+    seconds: dict[str, float]
+    eval: Any | None = None
+
+
+def _env_name(env: str) -> str:
+    return env.split("/")[-1].split("-")[0].lower()
+
+
+def _pairs_from_trees(
+    trees_paths: list[Path], out: Path, config: LoopConfig, tokenizer: Any, provenance: dict[str, Any]
+) -> int:
+    """Write pairs of every finished tree in ``trees_paths``; drop records longer than ``max_length``."""
+    from agentsearch.data import preference_pairs, write_jsonl
+    from agentsearch.search.tree import read_trees
+    from agentsearch.train.logprobs import tokenize_step
+
+    max_length = config.train.get("max_length", 2048)
+    records, dropped = [], 0
+    for path in trees_paths:
+        for tree in read_trees(path):
+            if tree.error is not None:
+                continue
+            for record in preference_pairs(tree, config.strategy):
+                tokens = tokenize_step(
+                    tokenizer, record["prompt"], [record["chosen"][0]["content"], record["rejected"][0]["content"]]
+                )
+                if len(tokens.prompt_ids) + max(map(len, tokens.completion_ids)) > max_length:
+                    dropped += 1
+                    continue
+                record.update(provenance.get(tree.round, {}))
+                records.append(record)
+    if dropped:
+        logger.warning("%d pairs longer than max_length=%d tokens were left out", dropped, max_length)
+    write_jsonl(records, out)
+    return len(records)
+
+
+def _train_if_needed(pairs: Path, out: Path, config: LoopConfig, round_index: int) -> Path:
+    from agentsearch.train.fit import train_q
+    from agentsearch.train.meta import META_FILE, TrainMeta, file_sha256
+
+    if (out / META_FILE).is_file() and TrainMeta.load(out).data.get("sha256") == file_sha256(pairs):
+        logger.info("%s already holds a model trained on %s; skipping training", out, pairs)
+        return out
+    train_q(pairs, config.model, out, seed=config.seed, round=round_index, **config.train)
+    return out
+
+
+def _collect(config: LoopConfig, trees: Path, round_index: int, agent: Any, report: Report) -> None:
+    from agentsearch.search.collect import collect, load_collect_config
+
+    collect_config = load_collect_config(
+        None,
+        {
+            "env": config.env, "split": "train", "tasks": config.train_tasks, "algo": config.algo,
+            "search": config.search, "model": config.model, "backend": config.backend, "agent": config.agent,
+            "concurrency": config.concurrency, "seed": config.seed + round_index, "out": str(trees),
+            "round": round_index,
+        },
+    )
+
+    def progress(p: Any) -> None:
+        report(f"  collect round {round_index}: {p.done}/{p.total} trees, won {p.successes}, {p.elapsed:.0f} s")
+
+    collect(collect_config, agent=agent, progress=progress)
+
+
+def _shared_llm(config: LoopConfig) -> Any:
+    from agentsearch.llm import load_llm
+
+    return load_llm(config.backend, config.model)
+
+
+def iterate(
+    config: LoopConfig, *, rounds: int = 2, evaluate_last: bool = False, report: Report | None = None
+) -> list[RoundResult]:
+    """Expert iteration: per round collect -> pairs -> train; round r > 0 collects Q-guided.
+
+    Round r's pairs come from the trees of rounds 0..r (each tagged with its round and collector), and its
+    Q-model is trained from the base model on them.
+
+    Args:
+        config: the loop configuration.
+        rounds: rounds to run (a rerun resumes where the last one stopped).
+        evaluate_last: also evaluate the last round's Q-model (``config.compare`` on ``test_tasks``).
+        report: called with one-line progress messages.
+    """
+    from agentsearch.agents import make_agent
+    from agentsearch.agents.qguided import QGuidedAgent, qmodel_scorer
+    from agentsearch.train.qmodel import QValueModel
+
+    if rounds < 1:
+        raise ConfigError(f"Expected `rounds` >= 1, got {rounds}.")
+    report = report or logger.info
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    llm = _shared_llm(config)
+    agent = make_agent(_env_name(config.env), llm, **config.agent)
+    provenance: dict[int, dict[str, Any]] = {}
+    results: list[RoundResult] = []
+    previous_qmodel: Path | None = None
+    for round_index in range(rounds):
+        folder = out / f"round{round_index}"
+        folder.mkdir(exist_ok=True)
+        seconds: dict[str, float] = {}
+        collector: Any = agent
+        provenance[round_index] = {"collector": "agent", "collector_qmodel": None}
+        if previous_qmodel is not None:
+            qmodel = QValueModel.load(previous_qmodel)
+            collector = QGuidedAgent(agent, qmodel_scorer(qmodel, agent.messages), candidates=config.candidates)
+            provenance[round_index] = {"collector": "qguided", "collector_qmodel": str(previous_qmodel)}
+        (folder / "round.json").write_text(
+            json.dumps({"round": round_index, **provenance[round_index], "config": asdict(config)}, indent=2) + "\n"
+        )
+        start = time.perf_counter()
+        trees = folder / "trees.jsonl"
+        _collect(config, trees, round_index, collector, report)
+        seconds["collect"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        pairs = folder / "pairs.jsonl"
+        trees_so_far = [out / f"round{r}" / "trees.jsonl" for r in range(round_index + 1)]
+        num_pairs = _pairs_from_trees(trees_so_far, pairs, config, llm.tokenizer, provenance)
+        seconds["pairs"] = time.perf_counter() - start
+        report(f"  round {round_index}: {num_pairs} pairs from {len(trees_so_far)} tree file(s)")
+
+        start = time.perf_counter()
+        qmodel_dir = _train_if_needed(pairs, folder / "qmodel", config, round_index)
+        seconds["train"] = time.perf_counter() - start
+        report(f"  round {round_index}: Q-model in {qmodel_dir} ({seconds['train']:.0f} s)")
+        previous_qmodel = qmodel_dir
+        results.append(RoundResult(round_index, trees, pairs, num_pairs, qmodel_dir, seconds))
+
+    if evaluate_last and previous_qmodel is not None:
+        last = results[-1]
+        start = time.perf_counter()
+        summary = _evaluate(config, previous_qmodel, out / f"round{last.round}" / "eval", llm, report)
+        last.seconds["eval"] = time.perf_counter() - start
+        results[-1] = RoundResult(last.round, last.trees, last.pairs, last.num_pairs, last.qmodel, last.seconds,
+                                  summary)
+    return results
+
+
+def _evaluate(config: LoopConfig, qmodel: Path, out: Path, llm: Any, report: Report) -> Any:
+    from agentsearch.eval import EvalConfig, evaluate
+
+    eval_config = EvalConfig(
+        env=config.env, split="test", tasks=config.test_tasks, agent=config.model, backend=config.backend,
+        agent_options=config.agent, qmodel=str(qmodel), q_icl=bool(config.agent.get("icl", True)),
+        candidates=config.candidates, compare=config.compare, max_steps=config.max_steps, seed=config.seed,
+        concurrency=config.concurrency, out=str(out),
+    )
+
+    def progress(record: dict[str, Any]) -> None:
+        report(f"  eval [{record['config']}] task {record['task_id']}: score {record['score']:.2f}, "
+               f"{'won' if record['success'] else 'lost'}, {record['steps']} steps")
+
+    return evaluate(eval_config, llm=llm, progress=progress)
+
+
+def quickstart(config: LoopConfig = QUICKSTART, *, report: Report | None = None) -> RoundResult:
+    """One round of the loop on the embedded defaults, then greedy vs Q-guided on the test slice."""
+    (result,) = iterate(config, rounds=1, evaluate_last=True, report=report)
+    return result
