@@ -192,10 +192,11 @@ async def _collect_async(
     handle: Any,
     skipped: int,
     progress: Callable[[CollectProgress], None] | None,
+    envs: list[Any] | None = None,
 ) -> CollectProgress:
     search_fn, _ = get_algorithm(config.algo)
     search_config = make_search_config(config.algo, config.search)
-    envs: list[Any] = []  # idle environment instances, reused by later searches
+    envs = envs if envs is not None else []  # idle environment instances, reused by later searches
     start = time.perf_counter()
     totals = {"done": 0, "successes": 0, "failures": 0, "nodes": 0, "tokens": 0}
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -225,9 +226,11 @@ async def _collect_async(
             if env is not None:
                 envs.append(env)
             tree.round = config.round
-            tree.model = config.model if config.model == "random" else tree.model or config.model
-            tree.backend = tree.backend or config.backend
-            tree.provenance.update(run_seed=config.seed, split=config.split)
+            if tree.model and tree.model != config.model:
+                tree.provenance["model_path"] = tree.model
+            tree.model = config.model  # the name the run loaded, so a rerun can load it again
+            tree.backend = "scripted" if config.model == "random" else config.backend
+            tree.provenance.update(run_seed=config.seed, split=config.split, agent=dict(config.agent))
             append_tree(handle, tree)
             totals["done"] += 1
             totals["successes"] += int(tree.success)
@@ -264,7 +267,8 @@ def collect(
         with out.open("r+b") as handle:
             handle.truncate(scan.good_bytes)
     finished = set(scan.task_ids)
-    tasks = _task_list(_make_env(config), config)
+    first_env = _make_env(config)
+    tasks = _task_list(first_env, config)
     todo = [t for t in dict.fromkeys(tasks) if t not in finished]
     skipped = len(tasks) - len(todo)
     logger.info("%s: %d tasks, %d already collected, %d to search.", out, len(tasks), skipped, len(todo))
@@ -272,5 +276,5 @@ def collect(
         return out
     agent = agent or build_agent(config)
     with out.open("ab") as handle:
-        asyncio.run(_collect_async(config, agent, todo, handle, skipped, progress))
+        asyncio.run(_collect_async(config, agent, todo, handle, skipped, progress, [first_env]))
     return out
