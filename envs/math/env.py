@@ -99,7 +99,7 @@ class MathEnv(TextEnv):
         if data_files is not None:
             for name in data_files:
                 check_split(name)
-            self._custom = {name: tuple(load_problems(path)) for name, path in data_files.items()}
+            self._custom = {name: tuple(load_problems(path, tag=name)) for name, path in data_files.items()}
         elif problems is not None:
             for name in problems:
                 check_split(name)
@@ -128,7 +128,8 @@ class MathEnv(TextEnv):
         if not self._by_id:
             for split in SPLITS:
                 for item in self.problems(split):
-                    self._by_id.setdefault(item.id, item)
+                    if self._by_id.setdefault(item.id, item) is not item:
+                        raise ConfigError(f"Task id {item.id!r} appears twice; task ids must be unique.")
         try:
             return self._by_id[task_id]
         except KeyError:

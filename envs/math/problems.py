@@ -255,17 +255,20 @@ def load_math(path: str | Path, *, prefix: str = "math") -> list[MathProblem]:
     return problems
 
 
-def load_problems(path: str | Path) -> list[MathProblem]:
-    """Load a file or directory in any supported format, told apart by its first record's fields."""
+def load_problems(path: str | Path, *, tag: str = "") -> list[MathProblem]:
+    """Load a file or directory in any supported format, told apart by its first record's fields.
+
+    GSM8K and MATH records get ids ``gsm8k-<tag>-<n>`` / ``math-<tag>-<type>-<n>`` (``tag`` is
+    typically the split, so two files' ids never collide); agentsearch files keep their own ids.
+    """
     path = Path(path)
-    if path.is_dir():
-        return load_math(path)
-    if path.suffix == ".json":
-        return load_math(path)
+    gsm8k_prefix, math_prefix = (f"gsm8k-{tag}", f"math-{tag}") if tag else ("gsm8k", "math")
+    if path.is_dir() or path.suffix == ".json":
+        return load_math(path, prefix=math_prefix)
     for _, record in _json_lines(path):
         if "steps" in record and "id" in record:
             return read_problems(path)
         if "problem" in record and "solution" in record:
-            return load_math(path)
-        return load_gsm8k(path)
+            return load_math(path, prefix=math_prefix)
+        return load_gsm8k(path, prefix=gsm8k_prefix)
     raise DataFileError(path, None, "the file holds no problems")

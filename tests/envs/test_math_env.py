@@ -12,7 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from agentsearch.envs import make
-from agentsearch.envs.math import MathEnv, ReferenceExpert
+from agentsearch.envs.math import MathEnv, MathProblem, ReferenceExpert
 from agentsearch.envs.math.expert import fit_steps
 from agentsearch.envs.math.verify import shutdown_worker, warm_up_worker
 from agentsearch.errors import ConfigError
@@ -160,10 +160,19 @@ def test_user_data_files(tmp_path):
     gsm8k = tmp_path / "gsm8k.jsonl"
     record = {"question": "Tom has 2 apples and buys 3. How many?", "answer": "2 + 3 = <<2+3=5>>5\n#### 5"}
     gsm8k.write_text(json.dumps(record) + "\n")
-    env = MathEnv(data_files={"test": gsm8k}, split="test")
-    assert env.task_ids("test") == ["gsm8k-0"] and env.task_ids("train") == []
-    assert ReferenceExpert(env).solve("gsm8k-0") == 1.0
+    env = MathEnv(data_files={"test": gsm8k, "train": gsm8k}, split="test")
+    assert env.task_ids("test") == ["gsm8k-test-0"] and env.task_ids("train") == ["gsm8k-train-0"]
+    assert env.task_ids("eval") == []
+    assert ReferenceExpert(env).solve("gsm8k-test-0") == 1.0
     assert env.steps == ("2 + 3 = 5", "The answer is 5.")
+
+
+def test_duplicate_task_ids_are_refused():
+    first = MathProblem("p", "Q?", "1", ("The answer is 1.",))
+    second = MathProblem("p", "Another Q?", "2", ("The answer is 2.",))
+    env = MathEnv(problems={"train": [first], "test": [second]})
+    with pytest.raises(ConfigError, match="appears twice"):
+        env.reset(options={"task_id": "p"})
 
 
 def test_bad_options_raise_config_errors():
