@@ -43,7 +43,7 @@ from agentsearch.envs.webshop.nouns import NounTagger
 from agentsearch.envs.webshop.pages import Page, PageState
 from agentsearch.envs.webshop.reward import RewardInfo, get_reward
 from agentsearch.envs.webshop.search import SearchEngine
-from agentsearch.errors import ConfigError
+from agentsearch.errors import ConfigError, EnvError
 from agentsearch.paths import data_dir
 
 __all__ = ["WebShopEnv", "WebShopWorld", "load_world", "parse_action", "SEARCH_TEMPLATE", "DATA_ENV_VAR"]
@@ -261,7 +261,7 @@ class WebShopEnv(TextEnv):
     def goal(self) -> Goal:
         """The current goal (for oracles and analysis; agents see only the instruction)."""
         if self._goal is None:
-            raise ConfigError("Call reset() first.")
+            raise EnvError("Call reset() first.")
         return self._goal
 
     @property
