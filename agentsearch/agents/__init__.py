@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentsearch.agents.base import Agent, Candidate, History, Turn
-from agentsearch.agents.llm_agent import LLMAgent
+from agentsearch.agents.llm_agent import DEFAULT_CONTEXT_TOKENS, LLMAgent
 from agentsearch.agents.parsing import format_response, parse_action
 from agentsearch.agents.prompts import EnvPrompt
 from agentsearch.agents.runner import EpisodeResult, run_episode
@@ -84,7 +84,8 @@ def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
             :class:`~agentsearch.llm.batcher.RequestBatcher`) or an object with async
             ``generate(request)``/``score(prompt, continuations)`` such as a batcher shared by many agents.
         **options: :class:`LLMAgent` keyword arguments (``react``, ``icl``, ``action_mode``,
-            ``max_tokens``, ``tokenizer`` ...). The tokenizer defaults to the backend's.
+            ``max_tokens``, ``tokenizer``, ``context_tokens`` ...). The tokenizer defaults to the
+            backend's, the context to the backend's ``max_context`` capped at 4096 tokens.
     """
     prompt = make_prompt(env_name)
     backend = llm_or_batcher
@@ -93,14 +94,17 @@ def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
 
         backend = RequestBatcher(llm_or_batcher)
     if "tokenizer" not in options:
-        options["tokenizer"] = _tokenizer_of(llm_or_batcher)
+        options["tokenizer"] = _attribute_of(llm_or_batcher, "tokenizer")
+    max_context = _attribute_of(llm_or_batcher, "max_context")
+    if "context_tokens" not in options and max_context is not None:
+        options["context_tokens"] = min(int(max_context), DEFAULT_CONTEXT_TOKENS)
     return LLMAgent(prompt, backend, **options)
 
 
-def _tokenizer_of(obj: Any) -> Any | None:
-    """The tokenizer of a backend, or of the backend a batcher wraps."""
+def _attribute_of(obj: Any, name: str) -> Any | None:
+    """``name`` of a backend, or of the backend a batcher wraps (``tokenizer``, ``max_context``)."""
     for candidate in (obj, getattr(obj, "llm", None)):
-        tokenizer = getattr(candidate, "tokenizer", None)
-        if tokenizer is not None:
-            return tokenizer
+        value = getattr(candidate, name, None)
+        if value is not None:
+            return value
     return None

@@ -9,8 +9,9 @@
   give, score all of them in one batched ``score`` call, and draw ``n`` actions from the resulting
   distribution (softmax of log-probs at ``temperature``; argmax at 0). With ReAct prompts the model
   first generates its thought, which all scored responses share. A small model then never wastes a
-  step on an unparsable action. Where the model must write free text (WebShop's search page, math
-  steps) it still generates.
+  step on an unparsable action. Where the model must write free text it still generates: with a
+  known action form (WebShop's search page: ``search[``) only the free text inside it, else the
+  whole response (math steps).
 
 Model calls go through an async backend with ``generate(request)`` and ``score(prompt,
 continuations)``, as :class:`agentsearch.llm.batcher.RequestBatcher` provides, so many agents running
@@ -174,9 +175,13 @@ class LLMAgent:
         if n < 1:
             raise ValueError(f"Expected `n` >= 1, got {n}.")
         messages = self.messages(history)
-        scorable = self.prompt.scorable_actions(valid_actions) if self.action_mode == "score_valid" else None
-        if scorable:
-            return await self._score_valid(messages, scorable, n, temperature, seed)
+        if self.action_mode == "score_valid":
+            scorable = self.prompt.scorable_actions(valid_actions)
+            if scorable:
+                return await self._score_valid(messages, scorable, n, temperature, seed)
+            prefix = self.prompt.action_prefix(valid_actions)
+            if prefix is not None and self.tokenizer is not None:
+                return await self._complete_action(messages, prefix, n, temperature, seed)
         return await self._generate(messages, n, temperature, valid_actions, seed)
 
     def _params(self, n: int, temperature: float, seed: int | None, stop: tuple[str, ...]) -> SamplingParams:
@@ -203,19 +208,52 @@ class LLMAgent:
             actions.append(action)
         return dedupe_completions(completions, actions)
 
-    async def _thought(self, messages: list[Message], temperature: float, seed: int | None) -> str:
-        """The thought the model writes before its action (ReAct), generated up to ``Action:``."""
+    async def _thought(
+        self, messages: list[Message], temperature: float, seed: int | None
+    ) -> tuple[str | None, float]:
+        """The thought the model writes before its action (ReAct), generated up to ``Action:``.
+
+        Returns the thought (``None`` when the model wrote none) and its log-probability.
+        """
         request = Request(messages, self._params(1, temperature, seed, ("Action:", *self.prompt.stop)))
         (completion,) = await self.backend.generate(request)
         text = completion.text.strip()
         if text.lower().startswith("thought:"):
             text = text[len("thought:") :].strip()
-        return " ".join(text.split()) or "I should act."
+        return (" ".join(text.split()) or None), completion.logprob
+
+    async def _complete_action(
+        self, messages: list[Message], prefix: str, n: int, temperature: float, seed: int | None
+    ) -> list[Candidate]:
+        """Generate only the free text of an action whose form is known (``search[`` ... ``]``).
+
+        The response is written up to ``prefix`` (after the thought, with ReAct) and the model samples
+        the rest up to the closing bracket, so the action always has the right form. The log-prob
+        covers the thought and the sampled text (the forced ``prefix`` itself is not scored).
+        """
+        thought, thought_logprob = (
+            await self._thought(messages, temperature, seed) if self.react else (None, 0.0)
+        )
+        head = self.prompt.respond(prefix, thought)
+        rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        request = Request(rendered + head, self._params(n, temperature, seed, ("]", "\n")))
+        completions = await self.backend.generate(request)
+        actions = [f"{prefix}{' '.join(c.text.split())}]" for c in completions]
+        completed = [
+            Completion(
+                text=self.prompt.respond(action, thought),
+                num_tokens=self._count_tokens(self.prompt.respond(action, thought)),
+                logprob=thought_logprob + c.logprob,
+                finish_reason=c.finish_reason,
+            )
+            for action, c in zip(actions, completions, strict=True)
+        ]
+        return dedupe_completions(completed, actions)
 
     async def _score_valid(
         self, messages: list[Message], actions: list[str], n: int, temperature: float, seed: int | None
     ) -> list[Candidate]:
-        thought = await self._thought(messages, temperature, seed) if self.react else None
+        thought = (await self._thought(messages, temperature, seed))[0] if self.react else None
         responses = [self.prompt.respond(action, thought) for action in actions]
         logprobs = await self.backend.score(messages, responses)
         counts, probabilities = sample_scored(logprobs, n, temperature, np.random.default_rng(seed))

@@ -113,6 +113,9 @@ class EnvPrompt:
         kind_of: the example kind a task instruction calls for (ALFWorld task types); ``None`` for one kind.
         scorable_actions: given the env's ``valid_actions``, the actions to score by likelihood in
             ``action_mode="score_valid"``, or ``None`` when the model must generate free text.
+        action_prefix: given ``valid_actions``, the fixed start of a free-text action that
+            ``action_mode="score_valid"`` forces before generating the rest (WebShop's ``search[``),
+            or ``None``.
         stop: stop strings that end a response (a model inventing the next observation).
         examples: the few-shot examples to choose from.
     """
@@ -128,6 +131,7 @@ class EnvPrompt:
     scorable_actions: Callable[[Sequence[str] | None], list[str] | None] = lambda valid: (
         list(valid) if valid else None
     )
+    action_prefix: Callable[[Sequence[str] | None], str | None] = lambda valid_actions: None
     stop: tuple[str, ...] = ("\nObservation",)
     examples: tuple[Example, ...] = field(default=(), repr=False)
 

@@ -1,9 +1,10 @@
 """WebShop prompts (ETO's format: instruction, one-shot example, ``Observation:\\n`` + page text).
 
 Action policy for ``action_mode="score_valid"``: on the search page the only thing to do is type a
-query, so the model generates ``search[...]``; on every other page it chooses among the page's
-clickables (``click[...]``), which are scored. WebShop accepts ``search[...]`` from any page, but
-ETO-style agents go back with ``click[back to search]``, which is among the clickables.
+query, so the response is forced to ``search[`` and the model generates the keywords; on every other
+page it chooses among the page's clickables (``click[...]``), which are scored. WebShop accepts
+``search[...]`` from any page, but ETO-style agents go back with ``click[back to search]``, which is
+among the clickables.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from agentsearch.agents.parsing import parse_webshop_action
 from agentsearch.agents.prompts import EnvPrompt, load_examples
 
-__all__ = ["INSTRUCTION", "INSTRUCTION_ACT", "make_prompt", "scorable_actions"]
+__all__ = ["INSTRUCTION", "INSTRUCTION_ACT", "action_prefix", "make_prompt", "scorable_actions"]
 
 _BODY = """You are shopping online in WebShop. You are given an instruction that describes a product \
 to buy. Each round you see the current web page as an observation: its text segments are separated \
@@ -50,6 +51,13 @@ def scorable_actions(valid_actions: Sequence[str] | None) -> list[str] | None:
     return clicks or None
 
 
+def action_prefix(valid_actions: Sequence[str] | None) -> str | None:
+    """``"search["`` on the search page (only a search is possible there), else ``None``."""
+    if valid_actions and all(a.lower().startswith("search[") for a in valid_actions):
+        return "search["
+    return None
+
+
 def _format_observation(observation: str) -> str:
     return "Observation:\n" + observation
 
@@ -67,5 +75,6 @@ def make_prompt() -> EnvPrompt:
         format_task=_format_observation_task,
         format_observation=_format_observation,
         scorable_actions=scorable_actions,
+        action_prefix=action_prefix,
         examples=tuple(e for e in load_examples() if e.env_name == "webshop"),
     )

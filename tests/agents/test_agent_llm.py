@@ -1,0 +1,124 @@
+"""LLMAgent against a real (tiny, random) transformers model: score_valid selection, generation, dedupe.
+
+The tiny-random model has the SmolLM2 tokenizer and chat template, so prompts, token counts and the
+backend's batched scoring are the real ones; only its outputs are noise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("transformers")
+pytest.importorskip("agentsearch.llm.batcher", reason="the RequestBatcher (issue 5 item 6) has not landed")
+
+from agentsearch.agents import LLMAgent, make_agent, make_prompt  # noqa: E402
+from agentsearch.agents.base import History  # noqa: E402
+
+ALFWORLD_HISTORY = History(
+    "put a hot apple in fridge",
+    "You are in the middle of a room. Looking quickly around you, you see a cabinet 1, a countertop 1, "
+    "a fridge 1, and a microwave 1.\n\nYour task is to: put a hot apple in fridge.",
+)
+VALID = ["go to cabinet 1", "go to countertop 1", "go to fridge 1", "go to microwave 1", "inventory", "look"]
+
+
+@pytest.fixture(scope="module")
+def llm():
+    from agentsearch.llm.hf import HFBackend
+
+    return HFBackend("tiny-random")
+
+
+def agent_for(llm, env_name: str = "alfworld", **options) -> LLMAgent:
+    return make_agent(env_name, llm, **options)
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_make_agent_wraps_a_backend_and_takes_its_tokenizer(llm) -> None:
+    agent = agent_for(llm)
+    assert agent.env_name == "alfworld"
+    assert agent.tokenizer is llm.tokenizer
+    assert agent.max_prompt_tokens <= llm.max_context - agent.max_tokens
+
+
+def test_greedy_score_valid_picks_the_most_likely_valid_action(llm) -> None:
+    agent = agent_for(llm, react=False, action_mode="score_valid")
+    (candidate,) = run(agent.propose(ALFWORLD_HISTORY, 3, temperature=0.0, valid_actions=VALID))
+    # The same scores computed directly through the backend: the agent took their argmax.
+    responses = [f"Action: {action}" for action in VALID]
+    scores = llm.score(agent.messages(ALFWORLD_HISTORY), responses)
+    best = max(range(len(VALID)), key=scores.__getitem__)
+    assert candidate.action == VALID[best]
+    assert candidate.response == responses[best]
+    assert candidate.logprob == pytest.approx(scores[best], abs=1e-3)
+    assert candidate.count == 3 and candidate.extras["probability"] == 1.0
+    assert candidate.num_tokens == len(llm.tokenizer(responses[best], add_special_tokens=False)["input_ids"])
+
+
+def test_sampled_score_valid_draws_only_valid_actions_and_is_seeded(llm) -> None:
+    agent = agent_for(llm, react=False, action_mode="score_valid")
+    first = run(agent.propose(ALFWORLD_HISTORY, 40, temperature=1.0, valid_actions=VALID, seed=7))
+    again = run(agent.propose(ALFWORLD_HISTORY, 40, temperature=1.0, valid_actions=VALID, seed=7))
+    assert [(c.action, c.count) for c in first] == [(c.action, c.count) for c in again]
+    assert sum(c.count for c in first) == 40
+    assert len({c.action for c in first}) == len(first) > 1  # a random model spreads its mass
+    assert all(c.action in VALID for c in first)
+    assert [c.count for c in first] == sorted((c.count for c in first), reverse=True)
+
+
+def test_react_score_valid_shares_one_generated_thought(llm) -> None:
+    agent = agent_for(llm, react=True, action_mode="score_valid", max_tokens=16)
+    candidates = run(agent.propose(ALFWORLD_HISTORY, 5, temperature=1.0, valid_actions=VALID, seed=1))
+    prompt = make_prompt("alfworld")
+    thoughts = set()
+    for candidate in candidates:
+        assert candidate.action in VALID
+        assert prompt.parse(candidate.response) == candidate.action
+        thoughts.add(
+            candidate.response.rsplit("\nAction: ", 1)[0] if "\nAction: " in candidate.response else ""
+        )
+    assert len(thoughts) == 1
+
+
+def test_generate_mode_dedupes_parsed_samples(llm) -> None:
+    agent = agent_for(llm, action_mode="generate", max_tokens=12)
+    candidates = run(agent.propose(ALFWORLD_HISTORY, 6, temperature=1.0, valid_actions=VALID, seed=3))
+    assert sum(c.count for c in candidates) == 6
+    assert len({c.action for c in candidates}) == len(candidates)
+    prompt = make_prompt("alfworld")
+    for candidate in candidates:
+        # Noise parses to some (usually invalid) action string; it never raises.
+        assert isinstance(candidate.action, str)
+        assert candidate.action in VALID or candidate.action == prompt.parse(candidate.response)
+        assert candidate.num_tokens >= 1
+
+
+def test_webshop_search_page_forces_a_search_and_scores_clickables_elsewhere(llm) -> None:
+    agent = agent_for(llm, "webshop", action_mode="score_valid", max_tokens=8)
+    prompt = make_prompt("webshop")
+    history = History("buy socks", "WebShop [SEP] Instruction: [SEP] buy socks [SEP] Search")
+    candidates = run(agent.propose(history, 4, temperature=1.0, valid_actions=["search[<query>]"], seed=0))
+    assert sum(c.count for c in candidates) == 4
+    for candidate in candidates:
+        # Even a random model's output is a search: only the keywords were generated.
+        assert candidate.action.startswith("search[") and candidate.action.endswith("]")
+        assert "\n" not in candidate.action
+        assert prompt.parse(candidate.response) == candidate.action
+        assert candidate.logprob < 0 and "probability" not in candidate.extras
+    clickables = ["click[back to search]", "click[next >]", "click[b0123456789]"]
+    candidates = run(agent.propose(history, 3, temperature=0.0, valid_actions=clickables))
+    assert len(candidates) == 1 and candidates[0].action in clickables
+
+
+def test_generate_mode_on_the_search_page_is_left_to_the_model(llm) -> None:
+    agent = agent_for(llm, "webshop", action_mode="generate", max_tokens=8)
+    history = History("buy socks", "WebShop [SEP] Instruction: [SEP] buy socks [SEP] Search")
+    candidates = run(agent.propose(history, 3, temperature=1.0, valid_actions=["search[<query>]"], seed=0))
+    prompt = make_prompt("webshop")
+    assert sum(c.count for c in candidates) == 3
+    assert all(c.action == prompt.parse(c.response) for c in candidates)
