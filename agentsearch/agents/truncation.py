@@ -21,6 +21,7 @@ from typing import Any
 
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Message
+from agentsearch.llm.tokens import render_prompt
 
 __all__ = ["TRUNCATION_MARK", "count_chat_tokens", "fit_messages"]
 
@@ -30,9 +31,8 @@ TRUNCATION_MARK = " [...]"
 
 
 def count_chat_tokens(tokenizer: Any, messages: Sequence[Message]) -> int:
-    """Tokens of ``messages`` rendered with the chat template and the generation prompt."""
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    """Tokens of ``messages`` as a backend sends them (chat template plus the generation prompt)."""
+    return len(render_prompt(tokenizer, list(messages)))
 
 
 def _largest_fitting(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
