@@ -24,14 +24,18 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
+from transformers import AttentionInterface
 from transformers.cache_utils import Cache, DynamicLayer
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Completion, Prompt, Request, SamplingParams
@@ -42,8 +46,71 @@ __all__ = ["HFBackend", "PrefixCache", "BackendStats"]
 
 logger = logging.getLogger(__name__)
 
+
+
 #: Per layer: keys and values, each ``[batch, kv_heads, tokens, head_dim]``.
 KV = list[tuple[torch.Tensor, torch.Tensor]]
+#: Name under which the shared-prefix decode attention is registered with transformers.
+SHARED_PREFIX_ATTENTION = "agentsearch_shared_prefix"
+#: Per layer, the keys and values ``[kv_heads, tokens, head_dim]`` that every row of the decode batch shares.
+_shared_prefix: contextvars.ContextVar[KV | None] = contextvars.ContextVar(
+    "agentsearch_shared_prefix", default=None
+)
+
+
+def shared_prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """Decode attention over a prefix shared by all rows plus each row's own keys, without copying the prefix.
+
+    Rows of a decode batch (n samples of several prompts) share a long prompt prefix. Instead of a copy
+    of its KV per row (what makes plain batched decoding memory-bound), the prefix is stored once and
+    every row's queries meet it in one matrix product; each row's own tokens (the rest of its prompt
+    and what it generated, left-padded) come as ``key``/``value`` with ``attention_mask``. Grouped-query
+    heads are handled by reshaping queries, never by repeating keys. Anything else (prefill, scoring,
+    no shared prefix set) goes to the regular SDPA path.
+    """
+    shared = _shared_prefix.get()
+    if shared is None or query.shape[2] != 1:
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs
+        )
+    batch, heads, _, dim = query.shape
+    kv_heads = key.shape[1]
+    scaling = scaling if scaling is not None else dim**-0.5
+    grouped = query.reshape(batch, kv_heads, heads // kv_heads, dim)  # query head h reads kv head h // groups
+    own = torch.matmul(grouped, key.transpose(-1, -2)) * scaling  # [batch, kv_heads, groups, own]
+    own = own.masked_fill(~attention_mask[:, :, -1:, :], float("-inf"))
+    prefix_keys, prefix_values = shared[module.layer_idx]
+    if prefix_keys.shape[1] == 0:
+        weights = own.softmax(dim=-1)
+        out = torch.matmul(weights, value)
+    else:
+        flat = grouped.permute(1, 0, 2, 3).reshape(kv_heads, -1, dim)  # every row's queries, one product
+        common = torch.matmul(flat, prefix_keys.transpose(-1, -2)) * scaling  # [kv_heads, rows, prefix]
+        common = common.reshape(kv_heads, batch, -1, common.shape[-1]).permute(1, 0, 2, 3)
+        weights = torch.cat([common, own], dim=-1).softmax(dim=-1)
+        split = prefix_keys.shape[1]
+        from_prefix = torch.matmul(
+            weights[..., :split].permute(1, 0, 2, 3).reshape(kv_heads, -1, split), prefix_values
+        ).reshape(kv_heads, batch, -1, dim).permute(1, 0, 2, 3)
+        out = from_prefix + torch.matmul(weights[..., split:], value)
+    return out.reshape(batch, 1, heads, dim), None
+
+
+AttentionInterface.register(SHARED_PREFIX_ATTENTION, shared_prefix_attention)
+
+
+@contextlib.contextmanager
+def _decoding_with_shared_prefix(model, shared: KV) -> Iterator[None]:
+    """Route the model's attention through :func:`shared_prefix_attention` for the duration."""
+    config = model.config
+    previous = config._attn_implementation
+    token = _shared_prefix.set(shared)
+    config._attn_implementation = SHARED_PREFIX_ATTENTION
+    try:
+        yield
+    finally:
+        config._attn_implementation = previous
+        _shared_prefix.reset(token)
 
 
 @dataclass
@@ -395,53 +462,62 @@ class HFBackend:
             for i in group
         ]
         prefills = [self._prefill(ids) for ids in encoded]
-        longest = max(len(ids) for ids in encoded)
-        capacity = longest + max(requests[i].params.max_tokens for i in group)
+        # The prefix every prompt of the group shares is kept once; each row holds only its own tail.
+        shared_length = len(os.path.commonprefix(encoded))
+        first_kv = prefills[0][0]
+        shared = [(k[0, :, :shared_length].contiguous(), v[0, :, :shared_length].contiguous())
+                  for k, v in first_kv]
+        longest_tail = max(len(ids) for ids in encoded) - shared_length
+        capacity = longest_tail + max(requests[i].params.max_tokens for i in group)
         samples: list[_Sample] = []
-        first_logits, positions, row_spans = [], [], []
-        for i, ids in zip(group, encoded, strict=False):
+        first_logits, positions = [], []
+        for i, ids in zip(group, encoded, strict=True):
             params = requests[i].params
             generator = None
             if params.temperature > 0:
                 generator = torch.Generator(device=self.device)
                 seed = params.seed if params.seed is not None else int(torch.randint(0, 2**62, ()).item())
                 generator.manual_seed(seed)
-            row_spans.append((len(samples), len(ids)))
             for _ in range(params.n):
                 samples.append(_Sample(i, generator, params, [], []))
                 positions.append(len(ids))
         layers = self._layers(len(samples), capacity)
         attend = torch.zeros((len(samples), capacity), dtype=torch.bool, device=self.device)
-        for (row, length), (kv, logits), i in zip(row_spans, prefills, group, strict=False):
+        row = 0
+        for (kv, logits), i, ids in zip(prefills, group, encoded, strict=True):
             rows = slice(row, row + requests[i].params.n)
-            # Left padding: every prompt ends at column `longest`, where decoding starts for all rows.
-            for layer, (k, v) in zip(layers, kv, strict=False):
-                layer.keys_buffer[rows, :, longest - length : longest] = k
-                layer.values_buffer[rows, :, longest - length : longest] = v
-            attend[rows, longest - length : longest] = True
+            row += requests[i].params.n
+            # Left padding: every tail ends at column `longest_tail`, where decoding starts for all rows.
+            tail = slice(longest_tail - (len(ids) - shared_length), longest_tail)
+            for layer, (k, v) in zip(layers, kv, strict=True):
+                layer.keys_buffer[rows, :, tail] = k[:, :, shared_length:]
+                layer.values_buffer[rows, :, tail] = v[:, :, shared_length:]
+            attend[rows, tail] = True
             first_logits.append(logits[-1].expand(requests[i].params.n, -1))
         for layer in layers:
-            layer._set_length(longest)
+            layer._set_length(longest_tail)
+        del prefills, first_kv
         logits = torch.cat(first_logits)
         positions_t = torch.tensor(positions, device=self.device)
         live = list(range(len(samples)))  # sample index of each batch row
-        while True:
-            tokens = self._sample_step(logits, [samples[s] for s in live])
-            if all(samples[s].finish_reason for s in live):
-                break
-            finished = [row for row, s in enumerate(live) if samples[s].finish_reason]
-            if len(finished) * 4 >= len(live):  # drop finished rows once they are a quarter of the batch
-                keep = [row for row, s in enumerate(live) if not samples[s].finish_reason]
-                index = torch.tensor(keep, device=self.device)
-                for layer in layers:
-                    layer.batch_select_indices(index)
-                attend, positions_t, tokens = attend[index], positions_t[index], tokens[index]
-                live = [live[row] for row in keep]
-            column = layers[0].length
-            attend[:, column] = True
-            mask = self._mask(attend[:, None, None, : column + 1])
-            logits = self._forward(tokens[:, None], positions_t[:, None], mask, layers)[:, -1]
-            positions_t = positions_t + 1
+        with _decoding_with_shared_prefix(self.model, shared):
+            while True:
+                tokens = self._sample_step(logits, [samples[s] for s in live])
+                if all(samples[s].finish_reason for s in live):
+                    break
+                finished = [r for r, s in enumerate(live) if samples[s].finish_reason]
+                if len(finished) * 4 >= len(live):  # drop finished rows once they are a quarter of the batch
+                    keep = [r for r, s in enumerate(live) if not samples[s].finish_reason]
+                    index = torch.tensor(keep, device=self.device)
+                    for layer in layers:
+                        layer.batch_select_indices(index)
+                    attend, positions_t, tokens = attend[index], positions_t[index], tokens[index]
+                    live = [live[r] for r in keep]
+                column = layers[0].length
+                attend[:, column] = True
+                mask = attend[:, None, None, : column + 1]
+                logits = self._forward(tokens[:, None], positions_t[:, None], mask, layers)[:, -1]
+                positions_t = positions_t + 1
         for sample in samples:
             results[sample.request].append(self._finish(sample))
 

@@ -73,6 +73,15 @@ def test_greedy_matches_plain_generate_across_a_padded_batch(tiny):
         assert list(sample.token_ids) == plain_greedy(tiny, ids, max_tokens)
 
 
+def test_greedy_matches_plain_generate_for_siblings_sharing_a_prefix(tiny):
+    siblings = [CHAT + [{"role": "assistant", "content": a}, {"role": "user", "content": o}]
+                for a, o in [("search[red shirt]", "3 results"), ("click[item 2]", "Price: $12. Buy Now")]]
+    results = tiny.generate([Request(p, greedy(8, n=2)) for p in siblings])
+    for prompt, samples in zip(siblings, results, strict=True):
+        ids = tiny.tokenizer.apply_chat_template(prompt, add_generation_prompt=True)["input_ids"]
+        assert [list(s.token_ids) for s in samples] == [plain_greedy(tiny, ids, 8)] * 2
+
+
 def test_sampled_token_logprobs_match_a_plain_forward(tiny):
     [[sample]] = tiny.generate([Request(CHAT, SamplingParams(temperature=1.0, max_tokens=6, seed=3))])
     ids = tiny.tokenizer.apply_chat_template(CHAT, add_generation_prompt=True)["input_ids"]
