@@ -394,6 +394,27 @@ def _iterate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- serve
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="serve a model over an OpenAI-compatible HTTP API (hf backend)")
+    serve.add_argument("--model", default="smollm2-135m", help="registry name, model folder or .gguf file")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: local only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--served-name", default=None, help="model name clients use (default: --model)")
+    serve.add_argument("--device", default="cpu")
+    serve.add_argument("--max-batch-rows", type=int, default=128, help="sample rows decoded together")
+    serve.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from agentsearch.serve import serve
+
+    print(f"serving {args.served_name or args.model} on http://{args.host}:{args.port}/v1", flush=True)
+    serve(args.model, host=args.host, port=args.port, served_name=args.served_name, device=args.device,
+          max_batch_rows=args.max_batch_rows, log_level="warning")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 #: Each entry adds one subcommand group to the parser.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -405,6 +426,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_eval,
     _add_quickstart,
     _add_iterate,
+    _add_serve,
 ]
 
 

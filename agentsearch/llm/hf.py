@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -227,8 +229,21 @@ class _Sample:
     finish_reason: str | None = None
 
 
+def _serialized(method):
+    """Run one public call at a time: the model, its attention switch and the prefix cache are shared."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class HFBackend:
     """Generation and scoring with a transformers causal LM (see the module docstring).
+
+    Calls are thread-safe and run one at a time.
 
     Args:
         model: registry name, model folder or ``.gguf`` file (see :mod:`agentsearch.llm.models`).
@@ -265,6 +280,7 @@ class HFBackend:
         self.score_batch_tokens = score_batch_tokens
         self.prefix_cache = PrefixCache(block_size, prefix_cache_tokens) if prefix_cache_tokens else None
         self.stats = BackendStats()
+        self._lock = threading.RLock()
         self._num_layers = config.num_hidden_layers
         self._kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
         self._head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
@@ -274,6 +290,7 @@ class HFBackend:
         self.eos_token_ids = frozenset(eos + [self.tokenizer.eos_token_id])
 
     # ------------------------------------------------------------------ public interface
+    @_serialized
     @torch.inference_mode()
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Sample ``params.n`` completions per request; one prefill per prompt, all rows decoded together."""
@@ -294,6 +311,7 @@ class HFBackend:
         """Summed log-probability of each continuation given ``prompt``; one batched pass over the prefix."""
         return self.score_many([(prompt, continuations)])[0]
 
+    @_serialized
     @torch.inference_mode()
     def score_many(self, items: Sequence[tuple[Prompt, Sequence[str]]]) -> list[list[float]]:
         """:meth:`score` for several prompts; each prompt is prefilled once (or found in the prefix cache)."""
@@ -306,6 +324,7 @@ class HFBackend:
             scores.append([float(sum(lps)) for lps in per_token])
         return scores
 
+    @_serialized
     @torch.inference_mode()
     def prompt_logprobs(self, prompts: Sequence[Sequence[int]]) -> list[list[float | None]]:
         """Log-probability of every token of each prompt given the tokens before it (``None`` for the first).
