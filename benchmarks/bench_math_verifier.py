@@ -60,7 +60,8 @@ SYMBOLIC_PAIRS = [
 
 def reformat(answer: str, rng: random.Random) -> str:
     value = Fraction(answer)
-    styles = [f"${float(value):,.2f}", f"{answer} dollars", f"\\frac{{{value.numerator}}}{{{value.denominator}}}"]
+    fraction = f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
+    styles = [f"${float(value):,.2f}", f"{answer} dollars", fraction]
     if value.denominator == 1:
         styles.append(f"{value.numerator:,}")
     return rng.choice(styles)
@@ -109,11 +110,14 @@ def main() -> None:
         "verify reformatted gold answers": best_rate(len(reformatted), verify_reformatted, args.repeats),
         "verify wrong answers": best_rate(len(wrong), verify_wrong, args.repeats),
         "baseline: normalised string equality": best_rate(len(reformatted), string_baseline, args.repeats),
-        "symbolic MATH-style pairs (sympy worker)": best_rate(len(SYMBOLIC_PAIRS), verify_symbolic, args.repeats),
+        "symbolic MATH-style pairs (sympy worker)": best_rate(
+            len(SYMBOLIC_PAIRS), verify_symbolic, args.repeats
+        ),
     }
     shutdown_worker()
     baseline = rates["baseline: normalised string equality"]
-    print(f"math verifier throughput on {len(problems)} shipped {args.split} problems (best of {args.repeats})")
+    print(f"math verifier throughput on {len(problems)} shipped {args.split} problems", end=" ")
+    print(f"(best of {args.repeats})")
     print(f"{'case':45s} {'answers/s':>12s} {'vs string equality':>20s}")
     for name, rate in rates.items():
         print(f"{name:45s} {rate:12,.0f} {rate / baseline:19.2f}x")
