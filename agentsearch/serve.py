@@ -14,13 +14,13 @@ Example::
 It binds 127.0.0.1 by default and checks no API key: put it behind a proxy before exposing it.
 """
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import time
 import uuid
 from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from agentsearch.errors import AgentSearchError
 from agentsearch.llm.base import Completion, Request, SamplingParams
@@ -31,35 +31,33 @@ __all__ = ["create_app", "serve"]
 logger = logging.getLogger(__name__)
 
 
-def _models():
-    # pydantic models are built lazily so that importing agentsearch.serve needs no server dependencies.
-    from pydantic import BaseModel, Field
+# Request bodies (module level, with real annotations: FastAPI reads them to parse JSON bodies).
+class ChatMessage(BaseModel):
+    role: str
+    content: str
 
-    class ChatMessage(BaseModel):
-        role: str
-        content: str
 
-    class Sampling(BaseModel):
-        model: str | None = None
-        n: int = Field(1, ge=1, le=256)
-        temperature: float = Field(1.0, ge=0)
-        top_p: float = Field(1.0, gt=0, le=1)
-        stop: str | list[str] | None = None
-        seed: int | None = None
+class _Sampling(BaseModel):
+    model: str | None = None
+    n: int = Field(1, ge=1, le=256)
+    temperature: float = Field(1.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
 
-    class ChatRequest(Sampling):
-        messages: list[ChatMessage] = Field(min_length=1)
-        max_tokens: int | None = Field(None, ge=1)
-        max_completion_tokens: int | None = Field(None, ge=1)
-        logprobs: bool = False
 
-    class CompletionRequest(Sampling):
-        prompt: str | list[str]
-        max_tokens: int = Field(16, ge=0)
-        logprobs: int | None = Field(None, ge=0, le=20)
-        echo: bool = False
+class ChatRequest(_Sampling):
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    logprobs: bool = False
 
-    return ChatRequest, CompletionRequest
+
+class CompletionRequest(_Sampling):
+    prompt: str | list[str]
+    max_tokens: int = Field(16, ge=0)
+    logprobs: int | None = Field(None, ge=0, le=20)
+    echo: bool = False
 
 
 def _params(body: Any, max_tokens: int) -> SamplingParams:
@@ -77,7 +75,6 @@ def create_app(llm, *, model_name: str | None = None, batcher: RequestBatcher | 
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
 
-    ChatRequest, CompletionRequest = _models()
     name = model_name or llm.model_name
     batcher = batcher or RequestBatcher(llm)
     tokenizer = llm.tokenizer
