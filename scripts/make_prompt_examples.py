@@ -54,24 +54,31 @@ def webshop_thought(action: str, instruction: str, observation: str) -> str:
     return f"I think I should select '{value}', as the instruction asks for it."
 
 
+# The object a goal sentence names: "put a hot {obj} in ...", "look at {obj} under ...", ...
+_GOAL_OBJECT = re.compile(
+    r"^(?:put (?:a|some|two) (?:(?:clean|hot|cool) )?|(?:clean|heat|cool) some "
+    r"|look at |examine the |find two )(\w+)"
+)
+
+
 def alfworld_thought(action: str, instruction: str, step: int) -> str:
     """A thought for an ALFWorld walkthrough command (ReAct-style plans and checks)."""
     words = action.split()
     verb = words[0] if words else ""
     if verb == "go":
         target = " ".join(words[2:])
-        if step == 0:
-            return f"To solve the task, I need to find what the task names. First I will check the {target}."
+        goal = _GOAL_OBJECT.match(instruction.lower())
+        if step == 0 and goal is not None:
+            return f"To solve the task, I need to find a {goal.group(1)} first. I will look at the {target}."
         return f"Next, I should go to the {target}."
     if verb == "open":
         return f"The {' '.join(words[1:])} is closed, so I will open it."
     if verb == "take":
         obj, _, recep = " ".join(words[1:]).partition(" from ")
-        return f"I found {obj} on the {recep}. I will take it."
+        return f"I found the {obj}. I will take it from the {recep}."
     if verb in ("put", "move"):
-        rest = " ".join(words[1:])
-        obj = re.split(r" (?:in/on|in|on|to) ", rest, maxsplit=1)[0]
-        return f"Now I put the {obj} where the task asks."
+        obj, recep = ([*re.split(r" (?:in/on|in|on|to) ", " ".join(words[1:]), maxsplit=1), ""])[:2]
+        return f"Now I put the {obj} in/on the {recep}."
     if verb in ("heat", "cool", "clean"):
         obj, _, tool = " ".join(words[1:]).partition(" with ")
         return f"Now I {verb} the {obj} with the {tool}."

@@ -55,8 +55,15 @@ The available actions are:
 If the environment answers "Nothing happens.", your action was not possible: try something else."""
 
 
+BANNER = "-= Welcome to TextWorld, ALFRED! =-"
+
+
 def _format_task(instruction_: str, observation: str) -> str:
-    return observation  # "You are in the middle of a room ... Your task is to: ..."
+    """The first observation ("You are in the middle of a room ... Your task is to: ..."), without
+    TextWorld's banner, as ReAct, ETO and AgentGym show it."""
+    if observation.startswith(BANNER):
+        observation = observation[len(BANNER) :].lstrip("\n")
+    return observation
 
 
 def make_prompt() -> EnvPrompt:
