@@ -12,7 +12,7 @@ Parts (``--part``, default ``engine branching``):
   with K=1 and K=16 searches at once; reports nodes/s and their ratio. Target: >= 5x.
 
     python benchmarks/bench_search.py --part engine branching
-    python benchmarks/bench_search.py --part batching --tasks 16
+    python benchmarks/bench_search.py --part batching --tasks 16 --k1-tasks 4
 """
 
 from __future__ import annotations
@@ -126,40 +126,50 @@ def bench_branching(depth: int, reps: int, seed: int) -> dict:
     }
 
 
-def bench_batching(tasks: int, seed: int, model: str, iterations: int, max_tokens: int) -> dict:
-    from agentsearch.search.collect import CollectConfig, _collect_async  # noqa: PLC2701 (same package)
+def bench_batching(
+    tasks: int, k1_tasks: int, seed: int, model: str, iterations: int, max_tokens: int
+) -> dict:
+    """K=1 on ``k1_tasks`` tasks, then K=16 on ``tasks`` tasks, each with a fresh backend (cold cache)."""
+    import tempfile
+
+    from agentsearch.agents import make_agent
+    from agentsearch.llm import load_llm
+    from agentsearch.search.collect import CollectConfig, collect
 
     figures = {}
-    for k in (1, 16):
-        import tempfile
-
-        from agentsearch.agents import make_agent
-        from agentsearch.llm import load_llm
-
-        llm = load_llm("hf", model)
-        agent = make_agent("webshop", llm, react=False, icl=False, max_tokens=max_tokens)
+    for k, n_tasks in ((1, k1_tasks), (16, tasks)):
+        agent = make_agent(
+            "webshop",
+            load_llm("hf", model),
+            react=False,
+            icl=False,
+            action_mode="score_valid",
+            max_tokens=max_tokens,
+        )
+        last = []
         with tempfile.TemporaryDirectory() as tmp:
             config = CollectConfig(
                 env="webshop",
-                tasks=tasks,
+                tasks=n_tasks,
                 concurrency=k,
                 seed=seed,
                 model=model,
                 out=f"{tmp}/trees.jsonl",
-                search={"iterations": iterations, "n_samples": 5, "max_depth": 5},
+                search={"iterations": iterations, "n_samples": 5, "max_depth": 4, "early_stop": False},
             )
-            ids = list(make("webshop").task_ids("train"))[:tasks]
             start = time.perf_counter()
-            with open(config.out, "ab") as handle:
-                result = asyncio.run(_collect_async(config, agent, ids, handle, 0, None))
+            collect(config, agent=agent, progress=last.append)
             wall = time.perf_counter() - start
+        done = last[-1]
         figures[f"K={k}"] = {
-            "nodes": result.nodes,
-            "tokens": result.tokens,
+            "tasks": n_tasks,
+            "nodes": done.nodes,
+            "tokens": done.tokens,
             "wall_s": round(wall, 1),
-            "nodes_per_s": round(result.nodes / wall, 3),
-            "tokens_per_s": round(result.tokens / wall, 1),
+            "nodes_per_s": round(done.nodes / wall, 3),
+            "tokens_per_s": round(done.tokens / wall, 1),
         }
+        print(f"K={k}", json.dumps(figures[f"K={k}"]), flush=True)
     figures["speedup"] = round(figures["K=16"]["nodes_per_s"] / figures["K=1"]["nodes_per_s"], 2)
     figures["target_speedup"] = 5.0
     return figures
@@ -170,7 +180,8 @@ def main() -> None:
     parser.add_argument(
         "--part", nargs="+", default=["engine", "branching"], choices=["engine", "branching", "batching"]
     )
-    parser.add_argument("--tasks", type=int, default=None, help="tasks (engine: 50, batching: 16)")
+    parser.add_argument("--tasks", type=int, default=None, help="tasks (engine: 50, batching K=16: 16)")
+    parser.add_argument("--k1-tasks", type=int, default=4, help="tasks of the K=1 batching run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--reps", type=int, default=200)
