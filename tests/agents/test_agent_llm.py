@@ -122,3 +122,27 @@ def test_generate_mode_on_the_search_page_is_left_to_the_model(llm) -> None:
     prompt = make_prompt("webshop")
     assert sum(c.count for c in candidates) == 3
     assert all(c.action == prompt.parse(c.response) for c in candidates)
+
+
+@pytest.mark.parametrize(("env_name", "mode"), [("alfworld", "score_valid"), ("math", "generate")])
+def test_run_episode_records_what_the_environment_did(llm, env_name: str, mode: str) -> None:
+    from agentsearch.agents import run_episode
+    from agentsearch.envs import make
+
+    env = make(env_name, split="test")
+    task_id = env.task_ids("test")[0]
+    agent = agent_for(llm, env_name, react=False, action_mode=mode, max_tokens=12)
+    result = run(run_episode(env, agent, task_id=task_id, temperature=1.0, max_steps=3, seed=0))
+    assert result.task_id == task_id and 1 <= result.steps <= 3
+    assert len(result.responses) == len(result.observations) == len(result.rewards) == result.steps
+    assert result.tokens > 0
+    # Replaying the recorded actions reproduces the recorded observations and invalid-action count.
+    env.reset(options={"task_id": task_id})
+    invalid = 0
+    for action, observation in zip(result.actions, result.observations, strict=True):
+        replayed, _, _, _, info = env.step(action)
+        assert replayed == observation
+        invalid += info["invalid_action"]
+    assert invalid == result.invalid_actions
+    if mode == "score_valid":
+        assert result.invalid_actions == 0  # only admissible commands were ever chosen
