@@ -55,7 +55,19 @@ _PLACE = """(:goal
     )
 )"""
 GOAL_PDDL: dict[str, str] = {
-    "pick_and_place_simple": _PLACE.replace("{extra}", "").replace("{state}", ""),
+    "pick_and_place_simple": """(:goal
+    (and
+        (exists (?r - receptacle)
+            (exists (?o - object)
+                (and
+                    (inReceptacle ?o ?r)
+                    (objectType ?o {obj}Type)
+                    (receptacleType ?r {recep}Type)
+                )
+            )
+        )
+    )
+)""",
     "pick_clean_then_place_in_recep": _PLACE.replace(
         "{extra}", "(cleanable ?o)\n                    "
     ).replace("{state}", "(isClean ?o)\n                    "),

@@ -148,8 +148,8 @@ class RealGame:
         if speedups:
             install_speedups()
         infos = textworld.EnvInfos(won=True, admissible_commands=True, policy_commands=planner)
-        self._env = AlfredDemangler(PddlEnv(infos))
-        self._pddl = self._env.unwrapped if hasattr(self._env, "unwrapped") else self._env._wrapped
+        self._pddl_env = PddlEnv(infos)
+        self._env = AlfredDemangler(self._pddl_env)
         self._generation = 0
         self._fast_load = fast_load and speedups
         with _Guard("load the game"), self._loading():
@@ -166,10 +166,8 @@ class RealGame:
 
     @property
     def _raw(self) -> Any:
-        env = self._env
-        while hasattr(env, "_wrapped"):
-            env = env._wrapped
-        return env
+        # The PddlEnv itself: attribute writes on the wrapper would not reach it.
+        return self._pddl_env
 
     def reset(self) -> Any:
         """Start over; returns TextWorld's ``GameState`` (``feedback``, ``admissible_commands``, ``won``)."""
