@@ -20,7 +20,6 @@ concurrently share batched forward passes.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
@@ -34,8 +33,6 @@ from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Completion, Message, Prompt, Request, SamplingParams
 
 __all__ = ["ActionMode", "AsyncBackend", "LLMAgent", "dedupe_completions", "sample_scored"]
-
-logger = logging.getLogger(__name__)
 
 ActionMode = Literal["generate", "score_valid"]
 ACTION_MODES: tuple[str, ...] = ("generate", "score_valid")
