@@ -222,19 +222,19 @@ def _data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------- train-q / eval / quickstart / iterate
+# ---------------------------------------------------------------------------- train-q / eval / quickstart
 def _add_train_q(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-q", help="train a step-level Q-value model (or the policy) with step-level DPO")
     p.add_argument("pairs", help="pairs JSONL from `agentsearch pairs` (TRL conversational format)")
     p.add_argument("--base", default="smollm2-135m", help="base model: smollm2-135m, tiny-random or a folder")
-    p.add_argument("--out", required=True, help="output directory (PEFT adapter or model + agentsearch_meta.json)")
+    p.add_argument("--out", required=True, help="output directory (PEFT adapter + agentsearch_meta.json)")
     p.add_argument("--target", default="qmodel", choices=["qmodel", "policy"],
                    help="qmodel: a scorer read as beta*log-ratio; policy: step-DPO on the agent model itself")
     p.add_argument("--loss-type", default=None, help="TRL loss type(s), comma-separated (default: sigmoid)")
     p.add_argument("--beta", type=float, default=None, help="DPO beta (paper: 0.1 WebShop, 0.05 HotPotQA)")
-    p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA (the paper's setting)")
+    p.add_argument("--full", action="store_true", help="full fine-tuning (the paper's setting)")
     p.add_argument("--lora-top-layers", type=int, default=None, help="LoRA on the top k layers only")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-5 LoRA; paper full FT 1e-6)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-5; paper 1e-6)")
     p.add_argument("--epochs", type=float, default=None, help="epochs (default 2)")
     p.add_argument("--batch-size", type=int, default=None, help="pairs per step (default 4)")
     p.add_argument("--grad-accum", type=int, default=None, help="gradient accumulation steps")
@@ -249,8 +249,9 @@ def _add_train_q(sub: argparse._SubParsersAction) -> None:
 def _train_q_overrides(args: argparse.Namespace) -> dict:
     overrides = {
         "target": args.target, "beta": args.beta, "lora_top_layers": args.lora_top_layers,
-        "learning_rate": args.lr, "num_train_epochs": args.epochs, "per_device_train_batch_size": args.batch_size,
-        "gradient_accumulation_steps": args.grad_accum, "max_steps": args.max_steps, "max_length": args.max_length,
+        "learning_rate": args.lr, "num_train_epochs": args.epochs,
+        "per_device_train_batch_size": args.batch_size, "gradient_accumulation_steps": args.grad_accum,
+        "max_steps": args.max_steps, "max_length": args.max_length,
         "eval_fraction": args.eval_fraction, "round": args.round,
         "loss_type": [t for t in args.loss_type.split(",") if t] if args.loss_type else None,
     }
@@ -276,15 +277,15 @@ def _train_q(args: argparse.Namespace) -> int:
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     from agentsearch.eval import CONFIGS
 
-    p = sub.add_parser("eval", help="evaluate greedy / sampled / best-of-N / Q-guided agents on the same tasks")
+    p = sub.add_parser("eval", help="evaluate greedy / sampled / best-of-N / Q-guided agents")
     p.add_argument("--env", default="webshop", help="webshop, alfworld or math")
     p.add_argument("--split", default="test", choices=["train", "eval", "test"])
-    p.add_argument("--agent", default="smollm2-135m", help="the agent's model (or API model with --backend openai)")
+    p.add_argument("--agent", default="smollm2-135m", help="the agent's model (API model: --backend openai)")
     p.add_argument("--backend", default="hf", help="hf, vllm or openai")
     p.add_argument("--qmodel", default=None, help="a `train-q` output directory (for qguided)")
     p.add_argument("--q-base", default=None, help="the Q-model's base (default: recorded in its metadata)")
-    p.add_argument("--q-icl", action="store_true", help="the Q-model sees the one-shot example (pairs built so)")
-    p.add_argument("--candidates", type=int, default=5, help="samples per step for bestofn/qguided (paper: 5)")
+    p.add_argument("--q-icl", action="store_true", help="the Q-model sees the one-shot example")
+    p.add_argument("--candidates", type=int, default=5, help="samples per step (paper: 5)")
     p.add_argument("--temperature", type=float, default=1.0, help="temperature of those samples (paper: 1.0)")
     p.add_argument("--compare", default=None,
                    help=f"comma-separated configurations from {','.join(CONFIGS)} "
@@ -329,7 +330,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     def on_episode(record: dict) -> None:
         print(f"[{record['config']}] task {record['task_id']}: score {record['score']:.3f} "
-              f"{'won' if record['success'] else 'lost'} in {record['steps']} steps ({record['seconds']:.0f} s)",
+              f"{'won' if record['success'] else 'lost'} in {record['steps']} steps "
+              f"({record['seconds']:.0f} s)",
               flush=True)
 
     _print_eval(evaluate(config, progress=on_episode))
@@ -350,7 +352,9 @@ def _loop_config(args: argparse.Namespace):
 
     from agentsearch.train.loop import QUICKSTART
 
-    overrides = {"out": args.out, "model": args.model, "train_tasks": args.train_tasks, "test_tasks": args.test_tasks}
+    overrides = {
+        "out": args.out, "model": args.model, "train_tasks": args.train_tasks, "test_tasks": args.test_tasks,
+    }
     return dataclasses.replace(QUICKSTART, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -371,7 +375,7 @@ def _quickstart(args: argparse.Namespace) -> int:
 
 
 def _add_iterate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("iterate", help="rounds of collect -> pairs -> train, collecting with the Q-guided agent")
+    p = sub.add_parser("iterate", help="rounds of collect -> pairs -> train (Q-guided collection)")
     p.add_argument("--out", default="runs/iterate", help="run folder with one round<r>/ folder per round")
     p.add_argument("--rounds", type=int, default=2, help="rounds (a rerun resumes)")
     p.add_argument("--model", default=None, help="agent and Q-model base (default: smollm2-135m)")

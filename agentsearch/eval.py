@@ -18,7 +18,8 @@ Configurations (:data:`CONFIGS`):
 Example::
 
     from agentsearch.eval import EvalConfig, evaluate, format_table
-    result = evaluate(EvalConfig(env="webshop", tasks=20, qmodel="runs/ws/qmodel", compare=["greedy", "qguided"]))
+    config = EvalConfig(env="webshop", tasks=20, qmodel="runs/ws/qmodel", compare=["greedy", "qguided"])
+    result = evaluate(config)
     print(format_table(result.summaries))
 """
 
@@ -70,7 +71,7 @@ class EvalConfig:
         task_ids: explicit task ids.
         agent: the agent's model (``smollm2-135m``, a folder, or an API model name with ``backend="openai"``).
         backend: ``hf``, ``vllm`` or ``openai``.
-        agent_options: :func:`agentsearch.agents.make_agent` options (``react``, ``icl``, ``action_mode`` ...).
+        agent_options: :func:`agentsearch.agents.make_agent` options (``react``, ``icl`` ...).
         llm_options: :func:`agentsearch.llm.load_llm` options.
         qmodel: a ``train-q`` output directory (needed by ``qguided``).
         q_base: the Q-model's base model (default: the one recorded in its metadata).
@@ -193,7 +194,8 @@ def summarize(
 
 def format_table(summaries: dict[str, ConfigSummary]) -> str:
     """A plain-text table, one row per configuration."""
-    header = f"{'config':10s} {'episodes':>8s}  {'score [95% CI]':24s}  {'success [95% CI]':24s}  {'steps [95% CI]':24s}"
+    columns = ("score [95% CI]", "success [95% CI]", "steps [95% CI]")
+    header = f"{'config':10s} {'episodes':>8s}  " + "  ".join(f"{c:24s}" for c in columns)
     lines = [header, "-" * len(header)]
     for s in summaries.values():
         lines.append(f"{s.name:10s} {s.episodes:8d}  {s.score!s:24s}  {s.success!s:24s}  {s.steps!s:24s}")
@@ -305,7 +307,9 @@ def build_agents(
 
             qmodel = QValueModel.load(config.qmodel, base=config.q_base)
             if llm is not None:
-                messages_fn = make_agent(env_name, llm, **{**config.agent_options, "icl": config.q_icl}).messages
+                messages_fn = make_agent(
+                    env_name, llm, **{**config.agent_options, "icl": config.q_icl}
+                ).messages
             else:
                 messages_fn = agent.messages
             scorer = qmodel_scorer(qmodel, messages_fn)

@@ -22,7 +22,14 @@ from agentsearch.eval import (
 
 
 def record(config, task, score, success, steps, tokens=10):
-    return {"config": config, "task_id": task, "score": score, "success": success, "steps": steps, "tokens": tokens}
+    return {
+        "config": config,
+        "task_id": task,
+        "score": score,
+        "success": success,
+        "steps": steps,
+        "tokens": tokens,
+    }
 
 
 def test_bootstrap_of_constant_data_is_a_point():
@@ -114,15 +121,25 @@ def test_eval_config_validation():
 def test_evaluate_is_resumable_and_writes_summary_and_plot(tmp_path):
     from agentsearch.search.scripted import RandomValidAgent
 
-    config = EvalConfig(env="webshop", split="test", tasks=3, compare=["greedy", "bestofn"], out=str(tmp_path),
-                        max_steps=3, bootstrap=100, concurrency=2)
+    config = EvalConfig(
+        env="webshop",
+        split="test",
+        tasks=3,
+        compare=["greedy", "bestofn"],
+        out=str(tmp_path),
+        max_steps=3,
+        bootstrap=100,
+        concurrency=2,
+    )
     played = []
     result = evaluate(config, agent=RandomValidAgent("webshop"), progress=played.append)
     assert len(played) == 6
     records = read_episodes(result.episodes_path)
     tasks = sorted({r["task_id"] for r in records})
     assert len(records) == 6 and len(tasks) == 3
-    assert {(r["config"], r["task_id"]) for r in records} == {(c, t) for c in ("greedy", "bestofn") for t in tasks}
+    assert {(r["config"], r["task_id"]) for r in records} == {
+        (c, t) for c in ("greedy", "bestofn") for t in tasks
+    }
     first = records[0]
     assert set(first) >= {"task_id", "actions", "rewards", "success", "steps", "tokens", "score"}
     assert 1 <= first["steps"] <= 3

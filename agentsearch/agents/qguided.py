@@ -49,7 +49,7 @@ def rank_candidates(candidates: Sequence[Candidate], scores: Sequence[float]) ->
 
 
 def qmodel_scorer(qmodel: Any, messages_fn: Callable[[History], list[Message]]) -> Scorer:
-    """Score with a Q-value model on the chat ``messages_fn(history)`` (the format its pairs were built in)."""
+    """Score with a Q-value model on the chat ``messages_fn(history)`` (the format of its pairs)."""
 
     def score(history: History, candidates: Sequence[Candidate]) -> list[float]:
         return qmodel.q(messages_fn(history), [c.response for c in candidates])

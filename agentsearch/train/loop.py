@@ -65,16 +65,26 @@ class LoopConfig:
     test_tasks: int = 10
     algo: str = "mcts"
     search: dict[str, Any] = field(
-        default_factory=lambda: {"iterations": 4, "n_samples": 3, "max_depth": 4, "early_stop": True}
+        default_factory=lambda: {"iterations": 3, "n_samples": 3, "max_depth": 4, "early_stop": True}
     )
     agent: dict[str, Any] = field(
-        default_factory=lambda: {"icl": False, "context_tokens": 1024, "max_tokens": 96}
+        default_factory=lambda: {
+            "icl": False,
+            "react": False,
+            "context_tokens": 1024,
+            "max_tokens": 24,
+            "action_mode": "score_valid",
+        }
     )
     strategy: str = "best_path_extremes"
     train: dict[str, Any] = field(
         default_factory=lambda: {
-            "num_train_epochs": 2, "learning_rate": 1e-4, "lora_top_layers": 8, "max_length": 1024,
-            "per_device_train_batch_size": 4, "eval_fraction": 0.2,
+            "num_train_epochs": 2,
+            "learning_rate": 1e-4,
+            "lora_top_layers": 8,
+            "max_length": 1024,
+            "per_device_train_batch_size": 4,
+            "eval_fraction": 0.2,
         }
     )
     candidates: int = 5
@@ -121,7 +131,9 @@ def _pairs_from_trees(
                 continue
             for record in preference_pairs(tree, config.strategy):
                 tokens = tokenize_step(
-                    tokenizer, record["prompt"], [record["chosen"][0]["content"], record["rejected"][0]["content"]]
+                    tokenizer,
+                    record["prompt"],
+                    [record["chosen"][0]["content"], record["rejected"][0]["content"]],
                 )
                 if len(tokens.prompt_ids) + max(map(len, tokens.completion_ids)) > max_length:
                     dropped += 1
@@ -151,15 +163,25 @@ def _collect(config: LoopConfig, trees: Path, round_index: int, agent: Any, repo
     collect_config = load_collect_config(
         None,
         {
-            "env": config.env, "split": "train", "tasks": config.train_tasks, "algo": config.algo,
-            "search": config.search, "model": config.model, "backend": config.backend, "agent": config.agent,
-            "concurrency": config.concurrency, "seed": config.seed + round_index, "out": str(trees),
+            "env": config.env,
+            "split": "train",
+            "tasks": config.train_tasks,
+            "algo": config.algo,
+            "search": config.search,
+            "model": config.model,
+            "backend": config.backend,
+            "agent": config.agent,
+            "concurrency": config.concurrency,
+            "seed": config.seed + round_index,
+            "out": str(trees),
             "round": round_index,
         },
     )
 
     def progress(p: Any) -> None:
-        report(f"  collect round {round_index}: {p.done}/{p.total} trees, won {p.successes}, {p.elapsed:.0f} s")
+        report(
+            f"  collect round {round_index}: {p.done}/{p.total} trees, won {p.successes}, {p.elapsed:.0f} s"
+        )
 
     collect(collect_config, agent=agent, progress=progress)
 
@@ -206,10 +228,13 @@ def iterate(
         provenance[round_index] = {"collector": "agent", "collector_qmodel": None}
         if previous_qmodel is not None:
             qmodel = QValueModel.load(previous_qmodel)
-            collector = QGuidedAgent(agent, qmodel_scorer(qmodel, agent.messages), candidates=config.candidates)
+            collector = QGuidedAgent(
+                agent, qmodel_scorer(qmodel, agent.messages), candidates=config.candidates
+            )
             provenance[round_index] = {"collector": "qguided", "collector_qmodel": str(previous_qmodel)}
         (folder / "round.json").write_text(
-            json.dumps({"round": round_index, **provenance[round_index], "config": asdict(config)}, indent=2) + "\n"
+            json.dumps({"round": round_index, **provenance[round_index], "config": asdict(config)}, indent=2)
+            + "\n"
         )
         start = time.perf_counter()
         trees = folder / "trees.jsonl"
@@ -235,8 +260,9 @@ def iterate(
         start = time.perf_counter()
         summary = _evaluate(config, previous_qmodel, out / f"round{last.round}" / "eval", llm, report)
         last.seconds["eval"] = time.perf_counter() - start
-        results[-1] = RoundResult(last.round, last.trees, last.pairs, last.num_pairs, last.qmodel, last.seconds,
-                                  summary)
+        results[-1] = RoundResult(
+            last.round, last.trees, last.pairs, last.num_pairs, last.qmodel, last.seconds, summary
+        )
     return results
 
 
@@ -244,15 +270,27 @@ def _evaluate(config: LoopConfig, qmodel: Path, out: Path, llm: Any, report: Rep
     from agentsearch.eval import EvalConfig, evaluate
 
     eval_config = EvalConfig(
-        env=config.env, split="test", tasks=config.test_tasks, agent=config.model, backend=config.backend,
-        agent_options=config.agent, qmodel=str(qmodel), q_icl=bool(config.agent.get("icl", True)),
-        candidates=config.candidates, compare=config.compare, max_steps=config.max_steps, seed=config.seed,
-        concurrency=config.concurrency, out=str(out),
+        env=config.env,
+        split="test",
+        tasks=config.test_tasks,
+        agent=config.model,
+        backend=config.backend,
+        agent_options=config.agent,
+        qmodel=str(qmodel),
+        q_icl=bool(config.agent.get("icl", True)),
+        candidates=config.candidates,
+        compare=config.compare,
+        max_steps=config.max_steps,
+        seed=config.seed,
+        concurrency=config.concurrency,
+        out=str(out),
     )
 
     def progress(record: dict[str, Any]) -> None:
-        report(f"  eval [{record['config']}] task {record['task_id']}: score {record['score']:.2f}, "
-               f"{'won' if record['success'] else 'lost'}, {record['steps']} steps")
+        report(
+            f"  eval [{record['config']}] task {record['task_id']}: score {record['score']:.2f}, "
+            f"{'won' if record['success'] else 'lost'}, {record['steps']} steps"
+        )
 
     return evaluate(eval_config, llm=llm, progress=progress)
 

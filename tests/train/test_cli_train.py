@@ -10,15 +10,32 @@ from train_helpers import write_pairs
 
 
 def run_cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agentsearch.cli", *argv], capture_output=True, text=True,
-                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "agentsearch.cli", *argv],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        timeout=600,
+    )
 
 
 def test_train_q_cli_writes_a_qmodel_and_reports_heldout_accuracy(tmp_path):
     pairs = write_pairs(tmp_path / "pairs.jsonl", 10)
     out = tmp_path / "qmodel"
-    proc = run_cli("train-q", str(pairs), "--base", "tiny-random", "--out", str(out), "--max-steps", "2",
-                   "--beta", "0.05", "--eval-fraction", "0.2")
+    proc = run_cli(
+        "train-q",
+        str(pairs),
+        "--base",
+        "tiny-random",
+        "--out",
+        str(out),
+        "--max-steps",
+        "2",
+        "--beta",
+        "0.05",
+        "--eval-fraction",
+        "0.2",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "held-out pairs: accuracy" in proc.stdout
     meta = json.loads((out / "agentsearch_meta.json").read_text())
