@@ -2,11 +2,12 @@
 
 Build one with :func:`make_agent`::
 
+    import asyncio
     from agentsearch.agents import make_agent, run_episode
     from agentsearch.envs import make
     from agentsearch.llm import load_llm
 
-    agent = make_agent("alfworld", load_llm("smollm2-135m"), action_mode="score_valid")
+    agent = make_agent("alfworld", load_llm("hf", "smollm2-135m"), action_mode="score_valid")
     result = asyncio.run(run_episode(make("alfworld"), agent, temperature=0.0, max_steps=8))
 
 Any object following the :class:`~agentsearch.agents.base.Agent` protocol works with search and

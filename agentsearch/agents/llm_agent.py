@@ -102,8 +102,8 @@ class LLMAgent:
     Args:
         prompt: the environment's prompt configuration (``agentsearch.agents.webshop.PROMPT`` ...).
         backend: async ``generate``/``score`` provider (a ``RequestBatcher``).
-        tokenizer: the model's tokenizer, for exact prompt truncation and token counts; without
-            one, prompts are never truncated.
+        tokenizer: the model's tokenizer, for exact prompt truncation, token counts and forced action
+            prefixes; without one, prompts are never truncated and WebShop's search is generated whole.
         react: ``Thought: ... Action: ...`` responses (ETO) if true, ``Action: ...`` only if false.
         icl: include the one-shot example (Q-models want lean prompts: ``icl=False``).
         action_mode: ``"generate"`` or ``"score_valid"``.
