@@ -6,6 +6,7 @@ from agentsearch.search.beam import BeamConfig, beam
 from agentsearch.search.best_of_n import BestOfNConfig, best_of_n
 from agentsearch.search.branching import Branching
 from agentsearch.search.collect import CollectConfig, collect, load_collect_config
+from agentsearch.search.critic import SelfCritique
 from agentsearch.search.dfsdt import DFSDTConfig, dfsdt
 from agentsearch.search.mcts import MCTSConfig, mcts
 from agentsearch.search.scripted import RandomValidAgent
@@ -35,6 +36,7 @@ __all__ = [
     "SearchConfig",
     "SearchContext",
     "SearchTree",
+    "SelfCritique",
     "append_tree",
     "mcts",
     "priors_from_logprobs",
