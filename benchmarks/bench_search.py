@@ -204,7 +204,7 @@ def main() -> None:
         print("branching", json.dumps(report["branching"]), flush=True)
     if "batching" in args.part:
         report["batching"] = bench_batching(
-            args.tasks or 16, args.seed, args.model, args.iterations, args.max_tokens
+            args.tasks or 16, args.k1_tasks, args.seed, args.model, args.iterations, args.max_tokens
         )
         print("batching", json.dumps(report["batching"]), flush=True)
     print(json.dumps(report, indent=2))
