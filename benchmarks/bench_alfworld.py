@@ -134,7 +134,8 @@ def main() -> None:
     figures["step_speedup"] = statistics.median(real) / statistics.median(native)
     print(
         f"step median: native {figures['native_step_median_ms']:.3f} ms "
-        f"(p95 {figures['native_step_p95_ms']:.3f}) [target <= 0.5 ms], textworld {figures['textworld_step_median_ms']:.1f} ms, "
+        f"(p95 {figures['native_step_p95_ms']:.3f}) [target <= 0.5 ms], "
+        f"textworld {figures['textworld_step_median_ms']:.1f} ms, "
         f"native is {figures['step_speedup']:.0f}x faster ({len(native)} steps each)"
     )
 
