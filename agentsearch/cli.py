@@ -284,6 +284,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", default="hf", help="hf, vllm or openai")
     p.add_argument("--qmodel", default=None, help="a `train-q` output directory (for qguided)")
     p.add_argument("--q-base", default=None, help="the Q-model's base (default: recorded in its metadata)")
+    p.add_argument("--policy", default=None, help="a `train-q --target policy` output directory (for policy)")
     p.add_argument("--q-icl", action="store_true", help="the Q-model sees the one-shot example")
     p.add_argument("--candidates", type=int, default=5, help="samples per step (paper: 5)")
     p.add_argument("--temperature", type=float, default=1.0, help="temperature of those samples (paper: 1.0)")
@@ -311,6 +312,7 @@ def _eval_config(args: argparse.Namespace):
         task_ids=[t for t in args.task_ids.split(",") if t] if args.task_ids else None,
         agent=args.agent, backend=args.backend, agent_options=_key_values(args.agent_opt),
         llm_options=_key_values(args.llm), qmodel=args.qmodel, q_base=args.q_base, q_icl=args.q_icl,
+        policy=args.policy,
         candidates=args.candidates, temperature=args.temperature, compare=compare, max_steps=args.max_steps,
         seed=args.seed, concurrency=args.concurrency, out=args.out,
     )

@@ -13,7 +13,8 @@ Configurations (:data:`CONFIGS`):
 * ``greedy``: the agent at temperature 0 (one sample per step);
 * ``sampled``: the agent at temperature 1;
 * ``bestofn``: ``candidates`` samples per step, the one with the highest own log-likelihood executed;
-* ``qguided``: ``candidates`` samples per step, the one with the highest Q executed (needs ``qmodel``).
+* ``qguided``: ``candidates`` samples per step, the one with the highest Q executed (needs ``qmodel``);
+* ``policy``: a step-DPO-tuned policy (``train-q --target policy``, given as ``policy``) at temperature 0.
 
 Example::
 
@@ -56,7 +57,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CONFIGS: tuple[str, ...] = ("greedy", "sampled", "bestofn", "qguided")
+CONFIGS: tuple[str, ...] = ("greedy", "sampled", "bestofn", "qguided", "policy")
 EPISODES_FILE = "episodes.jsonl"
 
 
@@ -75,6 +76,7 @@ class EvalConfig:
         llm_options: :func:`agentsearch.llm.load_llm` options.
         qmodel: a ``train-q`` output directory (needed by ``qguided``).
         q_base: the Q-model's base model (default: the one recorded in its metadata).
+        policy: a ``train-q --target policy`` output directory (needed by ``policy``).
         q_icl: whether the Q-model sees the one-shot example; pairs built from lean prompts want ``False``.
         candidates: samples per step for ``bestofn`` and ``qguided`` (paper: 5).
         temperature: sampling temperature of those candidates (paper: 1.0).
@@ -96,6 +98,7 @@ class EvalConfig:
     llm_options: dict[str, Any] = field(default_factory=dict)
     qmodel: str | None = None
     q_base: str | None = None
+    policy: str | None = None
     q_icl: bool = False
     candidates: int = 5
     temperature: float = 1.0
@@ -116,6 +119,8 @@ class EvalConfig:
             raise ConfigError("`compare` names no configuration.")
         if "qguided" in self.compare and not self.qmodel:
             raise ConfigError("Configuration `qguided` needs a Q-model: pass `qmodel` / `--qmodel DIR`.")
+        if "policy" in self.compare and not self.policy:
+            raise ConfigError("Configuration `policy` needs a tuned policy: pass `policy` / `--policy DIR`.")
         if self.candidates < 1 or self.concurrency < 1:
             raise ConfigError("Expected `candidates` >= 1 and `concurrency` >= 1.")
         if self.tasks is not None and self.tasks < 1:
@@ -319,6 +324,12 @@ def build_agents(
                 ),
                 config.temperature,
             )
+        elif name == "policy":
+            from agentsearch.llm import load_llm
+            from agentsearch.train.fit import policy_model_path
+
+            tuned = load_llm(config.backend, str(policy_model_path(config.policy)), **config.llm_options)
+            agents[name] = (make_agent(env_name, tuned, **config.agent_options), 0.0)
     return agents
 
 

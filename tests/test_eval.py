@@ -116,6 +116,8 @@ def test_eval_config_validation():
         EvalConfig(compare=["greedi"])
     with pytest.raises(ConfigError, match="needs a Q-model"):
         EvalConfig(compare=["qguided"])
+    with pytest.raises(ConfigError, match="needs a tuned policy"):
+        EvalConfig(compare=["greedy", "policy"])
 
 
 def test_evaluate_is_resumable_and_writes_summary_and_plot(tmp_path):

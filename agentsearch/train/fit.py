@@ -24,9 +24,12 @@ from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.train.meta import TrainMeta, file_sha256, model_fingerprint
 from agentsearch.train.pairs import check_tokenized, read_pair_records, split_heldout
 
-__all__ = ["TrainResult", "train_q", "lora_config"]
+__all__ = ["POLICY_FOLDER", "TrainResult", "policy_model_path", "train_q", "lora_config"]
 
 logger = logging.getLogger(__name__)
+
+#: Where a LoRA-trained policy is also saved with the adapter merged in (a plain Hugging Face folder).
+POLICY_FOLDER = "merged"
 
 LLAMA_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -164,6 +167,12 @@ def train_q(
     out.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
+    if args.target == "policy" and args.lora:
+        # A policy is served by generation backends (hf, vllm) that load full model folders.
+        merged = trainer.model.merge_and_unload()
+        merged.config._name_or_path = str(out / POLICY_FOLDER)
+        merged.save_pretrained(str(out / POLICY_FOLDER))
+        tokenizer.save_pretrained(str(out / POLICY_FOLDER))
     rounds = {int(r.meta.get("round", 0)) for r in records}
     meta = TrainMeta(
         base_model=str(base),
@@ -193,3 +202,15 @@ def load_model_config(base: str) -> Any:
     from agentsearch.llm.models import model_path
 
     return AutoConfig.from_pretrained(model_path(base))
+
+
+def policy_model_path(path: str | Path) -> Path:
+    """The full model folder of a policy trained with ``target="policy"`` (what backends load).
+
+    Raises:
+        ConfigError: ``path`` holds a Q-model, not a policy.
+    """
+    meta = TrainMeta.load(path)
+    if meta.target != "policy":
+        raise ConfigError(f"{path} holds a {meta.target}, not a policy; train one with `--target policy`.")
+    return Path(path) / POLICY_FOLDER if meta.adapter == "lora" else Path(path)

@@ -101,6 +101,11 @@ def test_policy_target_and_loss_type_pass_through(tmp_path, pairs_file):
     )
     meta = TrainMeta.load(out)
     assert meta.target == "policy" and meta.loss_type == ["ipo"]
+    from agentsearch.train.fit import policy_model_path
+
+    merged = policy_model_path(out)  # a plain HF folder the generation backends load
+    assert (merged / "config.json").is_file() and (merged / "model.safetensors").is_file()
+    assert not (merged / "adapter_config.json").exists()
     assert result.train_pairs == 12
 
 
