@@ -136,6 +136,8 @@ class World:
     #: location -> receptacles there, in id order
     at_location: dict[int, list[int]] = field(default_factory=dict)
     _indices: dict[int, dict[str, int]] = field(default_factory=dict, repr=False)
+    #: per (goal sub-formula, variable, bound names): candidate values and forward checks
+    goal_plans: dict[Any, tuple[Sequence[str], list[SExpr]]] = field(default_factory=dict, repr=False)
 
     def index(self, names: list[str]) -> dict[str, int]:
         """Name -> position for one of the id lists (``receptacles``, ``objects``, ``locations``)."""
@@ -515,15 +517,25 @@ class NativeGame:
             return all(
                 self._quantify(head, rest, body, {**env, var: value}) for value in self._domain(type_, None)
             )
-        domain = self._domain(type_, _required_types(body, var))
+        domain, checks = self._plan_exists(body, var, type_, env)
         for value in domain:
             bound = {**env, var: value}
-            # Forward checking: a conjunct whose variables are all bound already decides this branch.
-            if all(self._eval(atom, bound) for atom in _bound_conjuncts(body, bound)) and self._quantify(
-                head, rest, body, bound
-            ):
+            # Forward checking: conjuncts whose variables all became bound with `var` decide this branch.
+            if all(self._eval(atom, bound) for atom in checks) and self._quantify(head, rest, body, bound):
                 return True
         return False
+
+    def _plan_exists(
+        self, body: SExpr, var: str, type_: str, env: Mapping[str, str]
+    ) -> tuple[Sequence[str], list[SExpr]]:
+        """Candidates for ``var`` and the conjuncts to check once it is bound (static per goal; cached)."""
+        key = (id(body), var, frozenset(env))
+        cache = self.world.goal_plans
+        if key not in cache:
+            bound = {**dict.fromkeys(env, ""), var: ""}
+            checks = [atom for atom in _bound_conjuncts(body, bound) if var in atom[1:]]
+            cache[key] = (self._domain(type_, _required_types(body, var)), checks)
+        return cache[key]
 
     def _domain(self, type_: str, required: str | None) -> Sequence[str]:
         w = self.world
@@ -540,9 +552,7 @@ class NativeGame:
 
     def _holds(self, pred: str, args: tuple[str, ...]) -> bool:
         w, s = self.world, self.state
-        ri = self._index(w.receptacles)
-        oi = self._index(w.objects)
-        li = self._index(w.locations)
+        ri, oi, li = w.index(w.receptacles), w.index(w.objects), w.index(w.locations)
         if pred == "inreceptacle":
             return (oi.get(args[0]), ri.get(args[1])) in s.inside
         if pred == "objecttype":
@@ -584,8 +594,6 @@ class NativeGame:
             return (args[0], args[1]) in w.can_contain
         raise ValueError(f"unsupported goal predicate {pred!r}")
 
-    def _index(self, names: list[str]) -> dict[str, int]:
-        return self.world.index(names)
 
 
 def _bound_conjuncts(body: SExpr, env: Mapping[str, str]) -> Iterator[SExpr]:

@@ -143,6 +143,10 @@ def thor_class(thor_id: str) -> str:
     return parts[0]
 
 
+_CLASS_SETS = (
+    "openable", "heatable", "coolable", "cleanable", "toggleable", "sliceable", "receptacle_objects")
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Per-class properties from ``alfworld.gen.constants`` that the problem text spells out as facts.
@@ -186,36 +190,14 @@ class Vocabulary:
     def to_json(self) -> dict[str, Any]:
         return {
             "can_contain": {r: sorted(objs) for r, objs in sorted(self.can_contain.items())},
-            **{
-                name: sorted(getattr(self, name))
-                for name in (
-                    "openable",
-                    "heatable",
-                    "coolable",
-                    "cleanable",
-                    "toggleable",
-                    "sliceable",
-                    "receptacle_objects",
-                )
-            },
+            **{name: sorted(getattr(self, name)) for name in _CLASS_SETS},
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Vocabulary:
         return cls(
             can_contain={r: frozenset(objs) for r, objs in data["can_contain"].items()},
-            **{
-                name: frozenset(data[name])
-                for name in (
-                    "openable",
-                    "heatable",
-                    "coolable",
-                    "cleanable",
-                    "toggleable",
-                    "sliceable",
-                    "receptacle_objects",
-                )
-            },
+            **{name: frozenset(data[name]) for name in _CLASS_SETS},
         )
 
     @classmethod
