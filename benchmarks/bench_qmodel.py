@@ -35,6 +35,7 @@ class Args:
     icl: bool = False
     seed: int = 0
     beta: float = 0.1
+    lora_top_layers: int = 0  # 0: LoRA on every layer; the quickstart's Q-model adapts the top 8
 
 
 def webshop_states(n: int, depth: int, *, icl: bool, seed: int = 0):
@@ -86,7 +87,7 @@ def unbatched_two_model_q(policy, reference, tokenizer, messages, responses, bet
 
 
 def main(args: Args) -> dict:
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
     from agentsearch.llm.models import load_model, load_tokenizer
     from agentsearch.train.qmodel import QValueModel
@@ -95,7 +96,10 @@ def main(args: Args) -> dict:
     tokenizer = load_tokenizer(args.model)
     base = load_model(args.model)
     reference = copy.deepcopy(base)  # the two-model approach keeps a frozen copy
-    lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", init_lora_weights=False)
+    from agentsearch.train.fit import lora_config
+
+    lora = lora_config(base, r=16, alpha=32, top_layers=args.lora_top_layers or None)
+    lora.init_lora_weights = False  # a trained-looking adapter: pi_theta != pi_ref
     policy = get_peft_model(base, lora).eval()
     merged = copy.deepcopy(policy).merge_and_unload().eval()  # what a full fine-tuned Q-model would be
     qmodel = QValueModel(policy, tokenizer, beta=args.beta)
@@ -126,6 +130,7 @@ def main(args: Args) -> dict:
         "target_speedup": 5.0,
         "max_abs_q_difference": diff,
         "models_in_memory": {"batched": 1, "unbatched": 2},
+        "lora_top_layers": args.lora_top_layers or "all",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ class QValueModel:
         self.beta = beta
         self.length_normalized = length_normalized
         self.name = name
+        # Disabling the adapter flips state shared by every caller; episodes scored from several threads
+        # (the Q-guided agent scores in a worker thread) must not see each other's reference pass.
+        self._lock = threading.Lock()
 
     @classmethod
     def load(
@@ -157,7 +161,7 @@ class QValueModel:
         if not candidate_responses:
             return []
         tokens = tokenize_step(self.tokenizer, messages, candidate_responses)
-        with torch.inference_mode():
+        with self._lock, torch.inference_mode():
             policy = shared_prefix_logprobs(self.model, tokens.prompt_ids, tokens.completion_ids).logprobs
             with self._reference() as reference_model:
                 reference = shared_prefix_logprobs(

@@ -119,3 +119,16 @@ def test_full_model_needs_a_reference(tiny):
     with pytest.raises(ConfigError, match="reference"):
         QValueModel(base, tokenizer, beta=0.1)
     assert QValueModel(base, tokenizer, beta=0.1, reference=base).q(step_messages(1), RESPONSES) == [0.0] * 3
+
+
+def test_concurrent_scoring_from_threads_gives_the_same_values(tiny):
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, tokenizer = tiny
+    qmodel = QValueModel(lora_model(base), tokenizer, beta=0.1)
+    states = [step_messages(i) for i in range(4)]
+    expected = [qmodel.q(m, RESPONSES) for m in states]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda m: qmodel.q(m, RESPONSES), states * 3))
+    for values, want in zip(got, expected * 3, strict=True):
+        assert values == pytest.approx(want, abs=1e-5)
