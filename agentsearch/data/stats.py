@@ -12,7 +12,11 @@ __all__ = ["tree_stats", "pair_stats", "gap_histogram"]
 
 
 def tree_stats(trees: Iterable[SearchTree]) -> dict[str, Any]:
-    """Tasks, failures, success rate, mean best reward, nodes and tokens per tree, search time."""
+    """Tasks, failures, success rate, mean best reward, nodes and tokens per tree, search time.
+
+    ``search_seconds`` sums each tree's own wall time; concurrent searches overlap, so
+    ``nodes_per_search_second`` is the rate of one search, not the run's throughput.
+    """
     trees = list(trees)
     ok = [t for t in trees if t.error is None]
     n = max(len(ok), 1)
@@ -26,7 +30,7 @@ def tree_stats(trees: Iterable[SearchTree]) -> dict[str, Any]:
         "nodes_per_tree": nodes / n,
         "tokens_per_tree": sum(t.tokens for t in ok) / n,
         "search_seconds": total_time,
-        "nodes_per_second": nodes / total_time if total_time else 0.0,
+        "nodes_per_search_second": nodes / total_time if total_time else 0.0,
         "by_algorithm": dict(Counter(t.algorithm for t in trees)),
     }
 
