@@ -111,7 +111,9 @@ def main() -> None:
     parser.add_argument("--gen-games", type=int, default=12)
     parser.add_argument("--differential", type=int, default=0, help="games for the differential check")
     parser.add_argument("--diff-steps", type=int, default=30)
+    parser.add_argument("--diff-start", type=int, default=0, help="skip this many games (to split a run)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-speed", action="store_true", help="only the differential check")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
 
@@ -125,7 +127,16 @@ def main() -> None:
         f"{min(objects)}-{max(objects)} objects"
     )
     figures: dict[str, float] = {}
+    if not args.no_speed:
+        speed_figures(big, args, figures)
+    if args.differential:
+        differential(catalog, args, figures)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(figures, fh, indent=1)
 
+
+def speed_figures(big: list[str], args: argparse.Namespace, figures: dict[str, float]) -> None:
     native, walks = step_times("native", big, args.steps, args.seed)
     real, _ = step_times("textworld", big, args.steps, args.seed)
     figures["native_step_median_ms"] = 1e3 * statistics.median(native)
@@ -158,9 +169,12 @@ def main() -> None:
             f"({'with' if verify else 'without'} the real engine's replay; {stats.rejected} rejected draws)"
         )
 
+
+def differential(catalog: GameCatalog, args: argparse.Namespace, figures: dict[str, float]) -> None:
     if args.differential:
         per_split = {s: catalog.task_ids(s) for s in ("test", "eval", "train")}
-        ids = [t for group in zip(*per_split.values(), strict=False) for t in group][: args.differential]
+        ids = [t for group in zip(*per_split.values(), strict=False) for t in group]
+        ids = ids[args.diff_start : args.diff_start + args.differential]
         t0 = time.perf_counter()
         report = compare_games([catalog.get(t) for t in ids], catalog.vocab, args.diff_steps, seed=args.seed)
         figures.update(
@@ -177,9 +191,6 @@ def main() -> None:
         )
         for mismatch in report.mismatches[:5]:
             print(f"  {mismatch}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(figures, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -473,11 +473,7 @@ class NativeGame:
         here = w.at_location.get(s.location, [])
         if not here:
             return "You are in the middle of a room. Looking quickly around you, you see nothing."
-        facing = (
-            ", and ".join(w.rname[r] for r in here)
-            if len(here) == 2
-            else _listing([w.rname[r] for r in here])
-        )
+        facing = _listing([w.rname[r] for r in here])
         floor = [
             f"a {w.oname[o]}"
             for o in sorted(o for o, loc in s.at if loc == s.location)
