@@ -48,7 +48,8 @@ class LoopConfig:
         test_tasks: the first N test tasks evaluated.
         algo: search algorithm; ``search`` its options (over the env's shipped defaults).
         agent: :func:`agentsearch.agents.make_agent` options shared by every stage.
-        strategy: pair strategy (``best_path_extremes`` is the paper's).
+        strategy: pair strategy; ``all_siblings`` (Agent Q) gets more pairs from a small search budget than
+            the paper's ``best_path_extremes`` (at most one pair per state on the best path).
         train: :class:`~agentsearch.train.StepDPOConfig` overrides.
         candidates: samples per step of the Q-guided agent (paper: 5).
         compare: eval configurations.
@@ -76,7 +77,7 @@ class LoopConfig:
             "action_mode": "score_valid",
         }
     )
-    strategy: str = "best_path_extremes"
+    strategy: str = "all_siblings"
     train: dict[str, Any] = field(
         default_factory=lambda: {
             "num_train_epochs": 2,
