@@ -88,6 +88,12 @@ def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
             ``max_tokens``, ``tokenizer``, ``context_tokens`` ...). The tokenizer defaults to the
             backend's, the context to the backend's ``max_context`` capped at 4096 tokens.
     """
+    known = [name for name in inspect.signature(LLMAgent).parameters if name not in ("prompt", "backend")]
+    for name in options:
+        if name not in known:
+            raise ConfigError(
+                f"Unknown agent option {name!r}; expected one of {known}.{did_you_mean(name, known)}"
+            )
     prompt = make_prompt(env_name)
     backend = llm_or_batcher
     if not inspect.iscoroutinefunction(getattr(backend, "generate", None)):

@@ -203,3 +203,14 @@ def test_agent_messages_respect_context(tokenizer) -> None:
     messages = agent.messages(long_history(40))
     assert count_chat_tokens(tokenizer, messages) <= 600
     assert messages[0]["content"] == "INSTRUCTION (react)"
+
+
+def test_unknown_names_are_config_errors() -> None:
+    from agentsearch.agents import make_agent, make_prompt
+
+    with pytest.raises(ConfigError, match="Did you mean `alfworld`"):
+        make_prompt("alfwrld")
+    with pytest.raises(ConfigError, match="Did you mean `action_mode`"):
+        make_agent("math", object(), action_mod="score_valid")
+    with pytest.raises(ConfigError, match="action_mode"):
+        LLMAgent(toy_prompt(), backend=None, action_mode="beam")
