@@ -53,11 +53,11 @@ def test_goal_templates_match_alfworlds_goal_library() -> None:
 
 
 def test_differential_sample_has_zero_mismatches() -> None:
-    """6 games (1 per task type, test split) x 30 commands: observations, admissible lists, reward, done."""
-    records = [CATALOG.get(t) for t in sample(1, ("test",))]
+    """10 games (6 task types from test, 4 from train) x 30 commands: text, admissible, reward, done."""
+    records = [CATALOG.get(t) for t in sample(1, ("test",)) + sample(1, ("train",))[:4]]
     report = compare_games(records, CATALOG.vocab, steps=30, seed=1)
     assert report.mismatches == [], report.mismatches[:3]
-    assert report.games == 6 and report.steps == 6 * 30 and report.invalid_commands > 0 and report.wins > 0
+    assert report.games == 10 and report.steps == 10 * 30 and report.invalid_commands > 0 and report.wins > 0
 
 
 def test_differential_sample_in_the_0_3_wording() -> None:
