@@ -25,8 +25,8 @@ import time
 from importlib import resources
 
 from agentsearch.envs.alfworld import ALFWorldEnv
-from agentsearch.envs.alfworld.differential import INVALID_COMMANDS, compare_games
-from agentsearch.envs.alfworld.games import GameCatalog
+from agentsearch.envs.alfworld.differential import INVALID_COMMANDS, DiffReport, compare_games
+from agentsearch.envs.alfworld.games import GameCatalog, GameRecord
 from agentsearch.envs.alfworld.generate import GenerationStats, generate_game
 
 
@@ -176,7 +176,17 @@ def differential(catalog: GameCatalog, args: argparse.Namespace, figures: dict[s
         ids = [t for group in zip(*per_split.values(), strict=False) for t in group]
         ids = ids[args.diff_start : args.diff_start + args.differential]
         t0 = time.perf_counter()
-        report = compare_games([catalog.get(t) for t in ids], catalog.vocab, args.diff_steps, seed=args.seed)
+
+        def progress(record: GameRecord, report: DiffReport) -> None:
+            print(
+                f"  {report.games}/{len(ids)} games, {report.steps} steps, "
+                f"{len(report.mismatches)} mismatches",
+                flush=True,
+            )
+
+        report = compare_games(
+            [catalog.get(t) for t in ids], catalog.vocab, args.diff_steps, seed=args.seed, on_game=progress
+        )
         figures.update(
             differential_games=report.games,
             differential_steps=report.steps,

@@ -11,7 +11,7 @@ done flag. Used by ``tests/envs/test_alfworld_engines.py`` (a sample) and ``benc
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agentsearch.envs.alfworld.games import GameRecord, tw_pddl
@@ -130,8 +130,12 @@ def compare_games(
     *,
     seed: int = 0,
     wording: str = "0.4",
+    on_game: Callable[[GameRecord, DiffReport], None] | None = None,
 ) -> DiffReport:
+    """Compare every game; ``on_game`` sees the running report after each one (progress, partial runs)."""
     report = DiffReport()
     for record in records:
         compare_game(record, vocab, steps, seed=seed, wording=wording, report=report)
+        if on_game is not None:
+            on_game(record, report)
     return report
