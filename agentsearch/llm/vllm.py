@@ -43,7 +43,8 @@ class VLLMBackend:
         enforce_eager: skip torch.compile/CUDA graphs; defaults to True without a GPU (compiling took
             minutes on 2 CPU cores).
         seed: engine seed (requests with ``seed`` are reproducible on their own).
-        **engine_kwargs: passed to ``vllm.LLM`` (``gpu_memory_utilization``, ``dtype`` ...).
+        **engine_kwargs: passed to ``vllm.LLM`` (``gpu_memory_utilization``, ``dtype`` ...). Without a GPU
+            the defaults are float32 and ``gpu_memory_utilization=0.15`` (of system memory).
     """
 
     backend = "vllm"
@@ -72,7 +73,11 @@ class VLLMBackend:
         self.max_context = max_model_len
         if enforce_eager is None:
             enforce_eager = not torch.cuda.is_available()
-        engine_kwargs.setdefault("dtype", "float32" if not torch.cuda.is_available() else "auto")
+        if not torch.cuda.is_available():
+            engine_kwargs.setdefault("dtype", "float32")
+            # On CPU this is the share of *system* memory vLLM reserves (model + KV cache) and refuses to
+            # start if that much is not free; its GPU default (0.9) fails on a shared 24 GiB machine.
+            engine_kwargs.setdefault("gpu_memory_utilization", 0.15)
         self.engine = vllm.LLM(
             model=model_path(model),
             enable_prefix_caching=True,
@@ -97,12 +102,17 @@ class VLLMBackend:
             prompts.append(self._tokens_prompt(
                 encode_prompt(self.tokenizer, request.prompt, self.max_context - p.max_tokens)
             ))
+            # vLLM refuses n > 1 with greedy sampling; the n greedy samples are identical anyway.
             params.append(self._vllm.SamplingParams(
-                n=p.n, temperature=p.temperature, top_p=p.top_p, max_tokens=p.max_tokens,
-                stop=list(p.stop) or None, seed=p.seed, logprobs=0,
+                n=p.n if p.temperature > 0 else 1, temperature=p.temperature, top_p=p.top_p,
+                max_tokens=p.max_tokens, stop=list(p.stop) or None, seed=p.seed, logprobs=0,
             ))
         outputs = self.engine.generate(prompts, params, use_tqdm=False)
-        return [[self._completion(c) for c in sorted(out.outputs, key=lambda c: c.index)] for out in outputs]
+        results = []
+        for request, out in zip(requests, outputs, strict=True):
+            samples = [self._completion(c) for c in sorted(out.outputs, key=lambda c: c.index)]
+            results.append(samples if request.params.temperature > 0 else samples * request.params.n)
+        return results
 
     @staticmethod
     def _completion(output) -> Completion:
