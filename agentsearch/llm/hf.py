@@ -392,16 +392,22 @@ class HFBackend:
         )
         return out.logits.float()
 
-    def _prefill(self, ids: list[int], all_logits: bool = False) -> tuple[KV, torch.Tensor]:
+    def _prefill(
+        self, ids: list[int], all_logits: bool = False, known: tuple[int, KV] | None = None
+    ) -> tuple[KV, torch.Tensor]:
         """KV of ``ids`` ``[1, heads, len, dim]`` per layer, and the last position's logits (or all of them).
 
-        With ``all_logits`` every position's logits are needed, so the prefix cache is not read (only fed).
+        ``known`` is the KV of a prefix of ``ids`` computed just before (its length and KV), used when it
+        is longer than what the block cache holds. With ``all_logits`` every position's logits are
+        needed, so no cached KV is read (the cache is only fed).
         """
         length = len(ids)
         cached, cached_kv = (0, None)
         if self.prefix_cache is not None and not all_logits:
             # Leave at least one token to run: its logits predict the first new token.
             cached, cached_kv = self.prefix_cache.lookup(ids, limit=length - 1)
+        if known is not None and cached < known[0] < length and not all_logits:
+            cached, cached_kv = known[0], [(k[:, :, : known[0]], v[:, :, : known[0]]) for k, v in known[1]]
         layers = self._layers(1, length)
         if cached_kv is not None:
             for layer, (k, v) in zip(layers, cached_kv, strict=False):
@@ -480,9 +486,15 @@ class HFBackend:
             encode_prompt(self.tokenizer, requests[i].prompt, self._budget(requests[i].params.max_tokens))
             for i in group
         ]
-        prefills = [self._prefill(ids) for ids in encoded]
-        # The prefix every prompt of the group shares is kept once; each row holds only its own tail.
+        # The prefix every prompt of the group shares runs once, to the token (the block cache only
+        # shares whole blocks); each prompt then runs its own tail.
         shared_length = len(os.path.commonprefix(encoded))
+        known = None
+        if len(group) > 1 and shared_length > 1:
+            known = (shared_length, self._prefill(encoded[0][:shared_length])[0])
+        prefills = [self._prefill(ids, known=known) for ids in encoded]
+        del known
+        # The shared prefix's KV is kept once for decoding; each row holds only its own tail.
         first_kv = prefills[0][0]
         shared = [(k[0, :, :shared_length].contiguous(), v[0, :, :shared_length].contiguous())
                   for k, v in first_kv]

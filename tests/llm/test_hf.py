@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
@@ -80,6 +81,17 @@ def test_greedy_matches_plain_generate_for_siblings_sharing_a_prefix(tiny):
     for prompt, samples in zip(siblings, results, strict=True):
         ids = tiny.tokenizer.apply_chat_template(prompt, add_generation_prompt=True)["input_ids"]
         assert [list(s.token_ids) for s in samples] == [plain_greedy(tiny, ids, 8)] * 2
+
+
+def test_a_shared_prefix_runs_once_per_generate_call_even_without_the_cache():
+    backend = HFBackend("tiny-random", prefix_cache_tokens=0)
+    siblings = [CHAT + [{"role": "assistant", "content": a}] for a in ("search[red shirt]", "click[item 2]")]
+    render = backend.tokenizer.apply_chat_template
+    ids = [render(p, add_generation_prompt=True)["input_ids"] for p in siblings]
+    shared = len(os.path.commonprefix(ids))
+    backend.generate([Request(p, greedy(2)) for p in siblings])
+    computed = backend.stats.prompt_tokens - backend.stats.cached_tokens
+    assert computed == len(ids[0]) + len(ids[1]) - shared
 
 
 def test_sampled_token_logprobs_match_a_plain_forward(tiny):
