@@ -212,6 +212,14 @@ class StepDPOTrainer(DPOTrainer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._install_shared_prefix()
+
+    def _install_shared_prefix(self) -> None:
+        # Called before TRL's reference precompute (inside DPOTrainer.__init__, after TRL installs its fused
+        # LM head) so the precompute runs the fast forward too; installing twice is a no-op.
+        if getattr(self, "_shared_prefix_installed", False):
+            return
+        self._shared_prefix_installed = True
         config = self.args
         if getattr(config, "shared_prefix", True) and not config.gradient_checkpointing:
             install_shared_prefix_forward(self.model)
@@ -219,3 +227,7 @@ class StepDPOTrainer(DPOTrainer):
                 install_shared_prefix_forward(self.ref_model)
         elif getattr(config, "shared_prefix", True):
             logger.warning("gradient_checkpointing disables the KV cache; using TRL's forward instead.")
+
+    def _precompute_ref_logps(self, *args: Any, **kwargs: Any) -> Any:
+        self._install_shared_prefix()
+        return super()._precompute_ref_logps(*args, **kwargs)
