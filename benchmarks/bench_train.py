@@ -87,6 +87,7 @@ def run(kind: str, args: Args, pairs: list[dict], out: str) -> dict:
     else:
         trainer_cls, config = StepDPOTrainer, StepDPOConfig(**common)
     lora = lora_config(model, r=16, alpha=32, top_layers=8 if kind == "agentsearch_top8" else None)
+    start = time.perf_counter()  # construction included: TRL precomputes reference log-probs there
     trainer = trainer_cls(
         model=model,
         args=config,
@@ -94,7 +95,6 @@ def run(kind: str, args: Args, pairs: list[dict], out: str) -> dict:
         processing_class=tokenizer,
         peft_config=lora,
     )
-    start = time.perf_counter()  # includes the reference precompute where it is on
     trainer.train()
     seconds = time.perf_counter() - start
     losses = [round(e["loss"], 5) for e in trainer.state.log_history if "loss" in e]
