@@ -6,7 +6,7 @@ from agentsearch.data import load_pairs, preference_pairs, write_jsonl
 from agentsearch.search.collect import CollectConfig, collect
 from agentsearch.search.tree import read_trees
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # 740 s on a loaded 2-core machine
 
 
 def test_mcts_with_smollm2_gives_trees_and_pairs_dpo_accepts(tmp_path):
