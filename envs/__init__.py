@@ -59,7 +59,9 @@ def make(name: str, **kwargs: Any) -> TextEnv:
     Search code needs ``snapshot()``/``restore()``, which gymnasium's wrappers do not forward.
     """
     env = gym.make(env_id(name), disable_env_checker=True, **kwargs).unwrapped
-    assert isinstance(env, TextEnv)
+    if not isinstance(env, TextEnv):  # a user-registered id that is not an agentsearch environment
+        kind = type(env).__name__
+        raise ConfigError(f"{name!r} is a {kind}, not an agentsearch TextEnv (no snapshot/restore).")
     return env
 
 
