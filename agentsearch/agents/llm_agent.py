@@ -7,7 +7,10 @@
 * ``action_mode="score_valid"``: where the environment lists valid actions that the prompt config
   marks scorable (ALFWorld commands, WebShop clickables), write each as the response the model would
   give, score all of them in one batched ``score`` call, and draw ``n`` actions from the resulting
-  distribution (softmax of log-probs at ``temperature``; argmax at 0). With ReAct prompts the model
+  distribution (softmax of log-probs at ``temperature``; argmax at 0). By default the log-prob of
+  each response is divided by its token count (``length_norm``): summed log-probs favour short
+  responses, so a 135M model scored ``click[Back to Search]`` above every product id on a results
+  page, while per token the ids it could copy from the page came first. With ReAct prompts the model
   first generates its thought, which all scored responses share. A small model then never wastes a
   step on an unparsable action. Where the model must write free text it still generates: with a
   known action form (WebShop's search page: ``search[``) only the free text inside it, else the
@@ -110,6 +113,7 @@ class LLMAgent:
         max_tokens: new tokens per response (the paper's 128).
         top_p: nucleus sampling mass.
         context_tokens: the model's context window; prompts are cut to ``context_tokens - max_tokens``.
+        length_norm: in ``score_valid`` mode, choose by mean log-prob per token instead of the sum.
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class LLMAgent:
         max_tokens: int = 128,
         top_p: float = 1.0,
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+        length_norm: bool = True,
     ) -> None:
         if action_mode not in ACTION_MODES:
             raise ConfigError(f"Unknown action_mode {action_mode!r}; expected one of {ACTION_MODES}.")
@@ -138,6 +143,7 @@ class LLMAgent:
         self.max_tokens = max_tokens
         self.top_p = top_p
         self.max_prompt_tokens = context_tokens - max_tokens
+        self.length_norm = length_norm
 
     @property
     def env_name(self) -> str:
@@ -173,7 +179,7 @@ class LLMAgent:
             raise ValueError(f"Expected `n` >= 1, got {n}.")
         messages = self.messages(history)
         if self.action_mode == "score_valid":
-            scorable = self.prompt.scorable_actions(valid_actions)
+            scorable = self.prompt.scorable_actions(valid_actions, history.last_observation)
             if scorable:
                 return await self._score_valid(messages, scorable, n, temperature, seed)
             prefix = self.prompt.action_prefix(valid_actions)
@@ -253,13 +259,17 @@ class LLMAgent:
         thought = (await self._thought(messages, temperature, seed))[0] if self.react else None
         responses = [self.prompt.respond(action, thought) for action in actions]
         logprobs = await self.backend.score(messages, responses)
-        counts, probabilities = sample_scored(logprobs, n, temperature, np.random.default_rng(seed))
+        lengths = [self._count_tokens(response) for response in responses]
+        choice_scores = logprobs
+        if self.length_norm:
+            choice_scores = [lp / max(length, 1) for lp, length in zip(logprobs, lengths, strict=True)]
+        counts, probabilities = sample_scored(choice_scores, n, temperature, np.random.default_rng(seed))
         candidates = [
             Candidate(
                 response=responses[i],
                 action=actions[i],
                 logprob=float(logprobs[i]),
-                num_tokens=self._count_tokens(responses[i]),
+                num_tokens=lengths[i],
                 count=int(counts[i]),
                 extras={"probability": float(probabilities[i])},
             )

@@ -54,7 +54,7 @@ def make_prompt() -> EnvPrompt:
         format_task=lambda instruction, observation: f"Question: {observation}",
         format_observation=lambda observation: CONTINUE,
         respond=respond,
-        scorable_actions=lambda valid_actions: None,
+        scorable_actions=lambda valid_actions, observation: None,
         # One step per answer: stop where the model starts the next step or invents an observation.
         stop=("\nObservation", "\nThought", "\nStep "),
         examples=examples,

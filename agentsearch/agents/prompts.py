@@ -111,8 +111,9 @@ class EnvPrompt:
         respond: ``(action, thought or None)`` -> the assistant turn that takes ``action``
             (:func:`~agentsearch.agents.parsing.format_response` unless the environment differs).
         kind_of: the example kind a task instruction calls for (ALFWorld task types); ``None`` for one kind.
-        scorable_actions: given the env's ``valid_actions``, the actions to score by likelihood in
-            ``action_mode="score_valid"``, or ``None`` when the model must generate free text.
+        scorable_actions: given the env's ``valid_actions`` and the current observation, the actions
+            to score by likelihood in ``action_mode="score_valid"``, spelled as the model should write
+            them, or ``None`` when the model must generate free text.
         action_prefix: given ``valid_actions``, the fixed start of a free-text action that
             ``action_mode="score_valid"`` forces before generating the rest (WebShop's ``search[``),
             or ``None``.
@@ -128,8 +129,8 @@ class EnvPrompt:
     format_observation: Callable[[str], str] = lambda observation: "Observation: " + observation
     respond: Callable[[str, str | None], str] = format_response
     kind_of: Callable[[str], str] | None = None
-    scorable_actions: Callable[[Sequence[str] | None], list[str] | None] = lambda valid: (
-        list(valid) if valid else None
+    scorable_actions: Callable[[Sequence[str] | None, str], list[str] | None] = (
+        lambda valid, observation: list(valid) if valid else None
     )
     action_prefix: Callable[[Sequence[str] | None], str | None] = lambda valid_actions: None
     stop: tuple[str, ...] = ("\nObservation",)

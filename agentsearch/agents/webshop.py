@@ -2,7 +2,9 @@
 
 Action policy for ``action_mode="score_valid"``: on the search page the only thing to do is type a
 query, so the response is forced to ``search[`` and the model generates the keywords; on every other
-page it chooses among the page's clickables (``click[...]``), which are scored. WebShop accepts
+page it chooses among the page's clickables (``click[...]``), which are scored as written on the page
+(``click[B0TWTX5L2I]``, ``click[Buy Now]``, as in ETO's examples): the env lower-cases them, but a
+model copying a product id from the page gives the lower-cased id far less probability. WebShop accepts
 ``search[...]`` from any page, but ETO-style agents go back with ``click[back to search]``, which is
 among the clickables.
 """
@@ -43,12 +45,13 @@ Action: click[something]"""
 )
 
 
-def scorable_actions(valid_actions: Sequence[str] | None) -> list[str] | None:
-    """The page's ``click[...]`` actions, or ``None`` on the search page (the model writes a query)."""
+def scorable_actions(valid_actions: Sequence[str] | None, observation: str = "") -> list[str] | None:
+    """The page's ``click[...]`` actions spelled as on the page, or ``None`` on the search page."""
     if not valid_actions:
         return None
     clicks = [a for a in valid_actions if a.lower().startswith("click[") and a.lower() != "click[search]"]
-    return clicks or None
+    shown = {segment.strip().lower(): segment.strip() for segment in observation.split("[SEP]")}
+    return [f"click[{shown.get(a[6:-1].lower(), a[6:-1])}]" for a in clicks] or None
 
 
 def action_prefix(valid_actions: Sequence[str] | None) -> str | None:

@@ -15,7 +15,9 @@ token count for users who want a mean, and is off by default.
 All candidates of one state are scored together: the history runs once per model through a KV cache
 and the candidates run as one batch (:func:`~agentsearch.train.logprobs.shared_prefix_logprobs`).
 With a LoRA Q-model the reference is the same weights with the adapter disabled, so one model sits in
-memory; a fully fine-tuned Q-model keeps its base as a second model.
+memory, and the layers below the first adapted one run once for both
+(:func:`~agentsearch.train.logratio.adapter_logprob_pairs`); a fully fine-tuned Q-model keeps its base
+as a second model.
 
 Example::
 
@@ -26,15 +28,15 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from agentsearch.errors import ConfigError
 from agentsearch.train.logprobs import shared_prefix_logprobs, tokenize_step
+from agentsearch.train.logratio import adapter_logprob_pairs
 from agentsearch.train.meta import TrainMeta, model_fingerprint
 
 __all__ = ["QValueModel"]
@@ -137,14 +139,6 @@ class QValueModel:
             name=str(path),
         )
 
-    @contextlib.contextmanager
-    def _reference(self) -> Iterator[Any]:
-        if self.reference is not None:
-            yield self.reference
-        else:
-            with self.model.disable_adapter():
-                yield self.model
-
     def q(self, messages: Sequence[dict[str, Any]], candidate_responses: Sequence[str]) -> list[float]:
         """Q-value of each candidate response after the chat history ``messages``.
 
@@ -162,11 +156,12 @@ class QValueModel:
             return []
         tokens = tokenize_step(self.tokenizer, messages, candidate_responses)
         with self._lock, torch.inference_mode():
-            policy = shared_prefix_logprobs(self.model, tokens.prompt_ids, tokens.completion_ids).logprobs
-            with self._reference() as reference_model:
-                reference = shared_prefix_logprobs(
-                    reference_model, tokens.prompt_ids, tokens.completion_ids
-                ).logprobs
+            prompt_ids, completion_ids = tokens.prompt_ids, tokens.completion_ids
+            if self.reference is None:
+                policy, reference = adapter_logprob_pairs(self.model, prompt_ids, completion_ids)
+            else:
+                policy = shared_prefix_logprobs(self.model, prompt_ids, completion_ids).logprobs
+                reference = shared_prefix_logprobs(self.reference, prompt_ids, completion_ids).logprobs
         values = []
         for theta, ref in zip(policy, reference, strict=True):
             ratio = float((theta - ref).sum())

@@ -11,10 +11,9 @@ import asyncio
 import pytest
 
 pytest.importorskip("transformers")
-pytest.importorskip("agentsearch.llm.batcher", reason="the RequestBatcher (issue 5 item 6) has not landed")
 
 from agentsearch.agents import LLMAgent, make_agent, make_prompt  # noqa: E402
-from agentsearch.agents.base import History  # noqa: E402
+from agentsearch.agents.base import History, Turn  # noqa: E402
 
 ALFWORLD_HISTORY = History(
     "put a hot apple in fridge",
@@ -46,18 +45,22 @@ def test_make_agent_wraps_a_backend_and_takes_its_tokenizer(llm) -> None:
     assert agent.max_prompt_tokens <= llm.max_context - agent.max_tokens
 
 
-def test_greedy_score_valid_picks_the_most_likely_valid_action(llm) -> None:
-    agent = agent_for(llm, react=False, action_mode="score_valid")
+@pytest.mark.parametrize("length_norm", [True, False])
+def test_greedy_score_valid_picks_the_most_likely_valid_action(llm, length_norm: bool) -> None:
+    agent = agent_for(llm, react=False, action_mode="score_valid", length_norm=length_norm)
     (candidate,) = run(agent.propose(ALFWORLD_HISTORY, 3, temperature=0.0, valid_actions=VALID))
-    # The same scores computed directly through the backend: the agent took their argmax.
+    # The same scores computed directly through the backend: the agent took their argmax, per token
+    # by default, summed without length_norm.
     responses = [f"Action: {action}" for action in VALID]
     scores = llm.score(agent.messages(ALFWORLD_HISTORY), responses)
-    best = max(range(len(VALID)), key=scores.__getitem__)
+    lengths = [len(llm.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in responses]
+    choice = [s / n for s, n in zip(scores, lengths, strict=True)] if length_norm else scores
+    best = max(range(len(VALID)), key=choice.__getitem__)
     assert candidate.action == VALID[best]
     assert candidate.response == responses[best]
-    assert candidate.logprob == pytest.approx(scores[best], abs=1e-3)
+    assert candidate.logprob == pytest.approx(scores[best], abs=1e-3)  # always the summed log-prob
     assert candidate.count == 3 and candidate.extras["probability"] == 1.0
-    assert candidate.num_tokens == len(llm.tokenizer(responses[best], add_special_tokens=False)["input_ids"])
+    assert candidate.num_tokens == lengths[best]
 
 
 def test_sampled_score_valid_draws_only_valid_actions_and_is_seeded(llm) -> None:
@@ -113,6 +116,26 @@ def test_webshop_search_page_forces_a_search_and_scores_clickables_elsewhere(llm
     clickables = ["click[back to search]", "click[next >]", "click[b0123456789]"]
     candidates = run(agent.propose(history, 3, temperature=0.0, valid_actions=clickables))
     assert len(candidates) == 1 and candidates[0].action in clickables
+
+
+def test_webshop_clickables_are_scored_as_the_page_spells_them(llm) -> None:
+    from agentsearch.envs import make
+
+    env = make("webshop")
+    observation, _ = env.reset(options={"task_id": env.task_ids("test")[0]})
+    observation, _, _, _, info = env.step("search[shoes]")
+    history = History("buy shoes", "", (Turn("Action: search[shoes]", "search[shoes]", observation),))
+    agent = agent_for(llm, "webshop", react=False, action_mode="score_valid")
+    candidates = run(agent.propose(history, 40, temperature=1.0, valid_actions=info["valid_actions"], seed=0))
+    shown = {segment.strip() for segment in observation.split("[SEP]")}
+    for candidate in candidates:
+        value = candidate.action[len("click[") : -1]
+        assert value in shown  # "B0...", "Back to Search": the page's spelling, not the env's lower case
+        assert candidate.response == f"Action: {candidate.action}"
+    # The env takes the page's spelling: clicking a product id as shown opens the product page.
+    product = next(c.action for c in candidates if c.action[len("click[") :].startswith("B0"))
+    page, _, _, _, info = env.step(product)
+    assert "Buy Now" in page and not info.get("invalid", False)
 
 
 def test_generate_mode_on_the_search_page_is_left_to_the_model(llm) -> None:

@@ -12,14 +12,17 @@ from agentsearch.train.qmodel import QValueModel
 RESPONSES = ["Thought: search.\nAction: search[red shoes]", "Action: click[b0001]", "ok"]
 
 
-def lora_model(base):
+def lora_model(base, top_layers: int | None = None):
     """The tiny model with a LoRA adapter whose weights are random, so pi_theta != pi_ref."""
     import copy
 
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
+
+    from agentsearch.train.fit import lora_config
 
     torch.manual_seed(1)
-    config = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False)
+    config = lora_config(base, r=4, alpha=8, top_layers=top_layers)
+    config.init_lora_weights = False
     return get_peft_model(copy.deepcopy(base), config).eval()
 
 
@@ -60,9 +63,10 @@ def test_completion_tokens_include_end_of_turn_as_trl_trains_them(tiny):
     assert text.startswith("Action: click[b0001]") and "<|im_end|>" in text
 
 
-def test_q_equals_beta_times_summed_log_ratio_by_hand(tiny):
+@pytest.mark.parametrize("top_layers", [None, 1])  # LoRA everywhere; only the top layer (bottom shared)
+def test_q_equals_beta_times_summed_log_ratio_by_hand(tiny, top_layers):
     base, tokenizer = tiny
-    model = lora_model(base)
+    model = lora_model(base, top_layers)
     qmodel = QValueModel(model, tokenizer, beta=0.1)
     messages = step_messages(7)
     values = qmodel.q(messages, RESPONSES)
@@ -73,6 +77,25 @@ def test_q_equals_beta_times_summed_log_ratio_by_hand(tiny):
         expected = 0.1 * float((theta - ref).sum())
         assert abs(expected) > 1e-3  # the adapter really changes the model
         assert value == pytest.approx(expected, abs=1e-4)
+
+
+def test_shared_lower_layers_give_the_two_pass_log_probs(tiny):
+    from agentsearch.train.logratio import adapter_logprob_pairs, first_adapted_layer
+
+    base, tokenizer = tiny
+    model = lora_model(base, top_layers=1)
+    assert first_adapted_layer(model) == base.config.num_hidden_layers - 1
+    tokens = tokenize_step(tokenizer, step_messages(5), RESPONSES)
+    completions = [*tokens.completion_ids, [], tokens.completion_ids[0][:1]]  # empty and 1-token ones too
+    with torch.no_grad():
+        policy, reference = adapter_logprob_pairs(model, tokens.prompt_ids, completions)
+        expected_policy = shared_prefix_logprobs(model, tokens.prompt_ids, completions).logprobs
+        with model.disable_adapter():
+            expected_reference = shared_prefix_logprobs(model, tokens.prompt_ids, completions).logprobs
+    for got, want in zip([*policy, *reference], [*expected_policy, *expected_reference], strict=True):
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(policy[0], reference[0])
 
 
 def test_length_normalized_divides_by_token_count(tiny):

@@ -1,0 +1,143 @@
+"""Policy and reference log-probs of a LoRA Q-model's candidates, with the unadapted layers run once.
+
+A Q-value needs every candidate's log-probs twice: with the adapter (pi_theta) and without it (pi_ref).
+When LoRA adapts only the top decoder layers (``--lora-top-layers``), the layers below the first adapted
+one compute the same hidden states and KV in both passes, so :func:`adapter_logprob_pairs` runs them
+once and only the adapted layers twice (adapter on, then off). The candidates of one state are packed
+into a single row after the history (no copy of the history's KV per candidate): each candidate token
+sees the whole history and the earlier tokens of its own candidate, through a block-causal mask.
+
+The layer loop is the decoder's own (embeddings, rotary position embeddings, decoder layers, final norm),
+so it is only used for the architectures listed in :data:`LAYER_LOOP_MODELS`, whose forward is exactly
+that loop; anything else goes through two calls of
+:func:`~agentsearch.train.logprobs.shared_prefix_logprobs`, with the same result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from agentsearch.train.logprobs import causal_lm, shared_prefix_logprobs
+
+__all__ = ["LAYER_LOOP_MODELS", "adapter_logprob_pairs", "first_adapted_layer"]
+
+#: Backbones whose forward is embed -> rotary -> decoder layers -> norm, with nothing in between.
+LAYER_LOOP_MODELS = frozenset({"LlamaModel", "MistralModel", "Qwen2Model", "Qwen3Model"})
+
+_LAYER_INDEX = re.compile(r"\.layers\.(\d+)\.")
+
+
+def first_adapted_layer(model: Any) -> int | None:
+    """Index of the lowest decoder layer holding a LoRA module (``None``: no LoRA or no layer index)."""
+    found = [
+        int(match.group(1))
+        for name, _ in model.named_modules()
+        if name.endswith("lora_A") and (match := _LAYER_INDEX.search(name))
+    ]
+    return min(found) if found else None
+
+
+def _mask(allowed: torch.Tensor, backbone: Any) -> torch.Tensor:
+    """``allowed`` [query, key] as the 4-D mask the attention implementation takes (bool for SDPA)."""
+    allowed = allowed[None, None]
+    if backbone.config._attn_implementation == "sdpa":
+        return allowed
+    dtype = backbone.embed_tokens.weight.dtype
+    return torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+
+
+def _run_layers(
+    backbone: Any,
+    hidden: torch.Tensor,
+    layers: Sequence[int],
+    positions: torch.Tensor,
+    mask: torch.Tensor,
+    cache: Any,
+) -> torch.Tensor:
+    rotary = backbone.rotary_emb(hidden, position_ids=positions)
+    for index in layers:
+        hidden = backbone.layers[index](
+            hidden, attention_mask=mask, position_embeddings=rotary, position_ids=positions,
+            cache=cache, use_cache=True,
+        )
+    return hidden
+
+
+def adapter_logprob_pairs(
+    model: Any, prompt_ids: Sequence[int], completion_ids: Sequence[Sequence[int]]
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per-token log-probs of each completion with the PEFT adapter enabled and disabled.
+
+    Args:
+        model: a PEFT model (``disable_adapter()``) over a causal LM.
+        prompt_ids: the shared history (at least one token).
+        completion_ids: the candidates' tokens.
+
+    Returns:
+        ``(policy, reference)``: per completion, a 1-D tensor of token log-probs, in input order.
+    """
+    from transformers.cache_utils import Cache, DynamicLayer
+
+    lm = causal_lm(model)
+    backbone = getattr(lm, lm.base_model_prefix)
+    split = first_adapted_layer(model)
+    lengths = [len(ids) for ids in completion_ids]
+    loop = split is not None and type(backbone).__name__ in LAYER_LOOP_MODELS
+    if not loop or not prompt_ids or not any(lengths):
+        policy = shared_prefix_logprobs(model, prompt_ids, completion_ids).logprobs
+        with model.disable_adapter():
+            reference = shared_prefix_logprobs(model, prompt_ids, completion_ids).logprobs
+        return policy, reference
+
+    head = lm.get_output_embeddings()
+    device = head.weight.device
+    total = len(backbone.layers)
+    shared_layers = [DynamicLayer() for _ in range(split)]
+    caches = {stream: Cache(layers=shared_layers + [DynamicLayer() for _ in range(total - split)])
+              for stream in ("policy", "reference")}
+
+    # Packed candidates: every token but each candidate's last is an input (the last is only a target);
+    # the history's last position predicts each candidate's first token.
+    inputs = [t for ids in completion_ids for t in ids[:-1]]
+    owner = torch.tensor([c for c, ids in enumerate(completion_ids) for _ in ids[:-1]], dtype=torch.long)
+    offset = torch.tensor([i for ids in completion_ids for i in range(len(ids) - 1)], dtype=torch.long)
+    history = len(prompt_ids)
+    segments = [
+        (torch.tensor([list(prompt_ids)], device=device), torch.arange(history, device=device)[None],
+         _mask(torch.ones(history, history, dtype=torch.bool, device=device).tril(), backbone)),
+    ]
+    if inputs:
+        same = (owner[:, None] == owner[None, :]) & (offset[None, :] <= offset[:, None])
+        allowed = torch.cat([torch.ones(len(inputs), history, dtype=torch.bool), same], dim=1)
+        segments.append((torch.tensor([inputs], device=device), (history + offset)[None].to(device),
+                         _mask(allowed.to(device), backbone)))
+
+    outputs: dict[str, list[torch.Tensor]] = {"policy": [], "reference": []}
+    for ids, positions, mask in segments:
+        hidden = _run_layers(backbone, backbone.embed_tokens(ids), range(split), positions, mask,
+                             caches["policy"])
+        for stream in ("policy", "reference"):
+            adapter_off = model.disable_adapter() if stream == "reference" else contextlib.nullcontext()
+            with adapter_off:
+                top = _run_layers(backbone, hidden, range(split, total), positions, mask, caches[stream])
+            outputs[stream].append(backbone.norm(top)[0])
+
+    # Row of each completion token's prediction: the history's last position, then its own inputs.
+    rows, start = [], history
+    for ids in completion_ids:
+        if ids:
+            rows += [history - 1] + list(range(start, start + len(ids) - 1))
+        start += max(len(ids) - 1, 0)
+    rows_t = torch.tensor(rows, dtype=torch.long, device=device)
+    targets = torch.tensor([t for ids in completion_ids for t in ids], dtype=torch.long, device=device)
+    result = []
+    for stream in ("policy", "reference"):
+        hidden = torch.cat(outputs[stream])[rows_t]
+        logprobs = torch.log_softmax(head(hidden).float(), dim=-1).gather(-1, targets[:, None])[:, 0]
+        result.append(list(torch.split(logprobs, lengths)))
+    return result[0], result[1]
