@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 #: Per layer: keys and values, each ``[batch, kv_heads, tokens, head_dim]``.
 KV = list[tuple[torch.Tensor, torch.Tensor]]
+#: A prompt's token ids and the token ids of the continuations to score after it.
+ScoreJob = tuple[list[int], Sequence[Sequence[int]]]
 #: Name under which the shared-prefix decode attention is registered with transformers.
 SHARED_PREFIX_ATTENTION = "agentsearch_shared_prefix"
 #: Per layer, the keys and values ``[kv_heads, tokens, head_dim]`` that every row of the decode batch shares.
@@ -253,7 +255,8 @@ class HFBackend:
         prefix_cache_tokens: capacity of the prefix KV cache in tokens (0 disables it).
         block_size: prefix cache granularity in tokens.
         max_context: context window; defaults to the model's ``max_position_embeddings``.
-        score_batch_tokens: continuation tokens per batched scoring pass at most (bounds logits memory).
+        score_batch_tokens: new tokens (uncached prompt tails plus continuations) per scoring pass, about;
+            bounds the pass's activation and attention memory.
     """
 
     backend = "hf"
@@ -268,7 +271,7 @@ class HFBackend:
         prefix_cache_tokens: int = 32768,
         block_size: int = 32,
         max_context: int | None = None,
-        score_batch_tokens: int = 2048,
+        score_batch_tokens: int = 4096,
     ) -> None:
         self.model_name = str(model)
         self.model = load_model(model, dtype=dtype, device=device)
@@ -314,15 +317,14 @@ class HFBackend:
     @_serialized
     @torch.inference_mode()
     def score_many(self, items: Sequence[tuple[Prompt, Sequence[str]]]) -> list[list[float]]:
-        """:meth:`score` for several prompts; each prompt is prefilled once (or found in the prefix cache)."""
-        scores = []
+        """:meth:`score` for several prompts, batched: the uncached part of every prompt and all of its
+        continuations run in one forward pass (chunked by ``score_batch_tokens``)."""
+        jobs = []
         for prompt, continuations in items:
             suffixes = [encode_continuation(self.tokenizer, text) for text in continuations]
             longest = max((len(s) for s in suffixes), default=0)
-            prefix = encode_prompt(self.tokenizer, prompt, self._budget(longest))
-            per_token = self._extension_logprobs(prefix, suffixes) if suffixes else []
-            scores.append([float(sum(lps)) for lps in per_token])
-        return scores
+            jobs.append((encode_prompt(self.tokenizer, prompt, self._budget(longest)), suffixes))
+        return [[float(sum(lps)) for lps in per_token] for per_token in self._score_jobs(jobs)]
 
     @_serialized
     @torch.inference_mode()
@@ -338,9 +340,10 @@ class HFBackend:
         common = os.path.commonprefix(prompts)
         if not common:  # nothing shared: each prompt is its own prefix
             return [self.prompt_logprobs([p])[0] for p in prompts]
-        kv, logits = self._prefill(common, all_logits=True)
+        # All logits of the common part (which also puts its KV in the prefix cache), then the tails.
+        _, logits = self._prefill(common, all_logits=True)
         head = self._token_logprobs(logits[:-1], common[1:]) if len(common) > 1 else []
-        tails = self._extension_logprobs(common, [p[len(common) :] for p in prompts], kv, logits[-1])
+        [tails] = self._score_jobs([(common, [p[len(common) :] for p in prompts])])
         return [[None, *head, *tail] for tail in tails]
 
     def num_tokens(self, prompt: Prompt) -> int:
@@ -392,6 +395,15 @@ class HFBackend:
         )
         return out.logits.float()
 
+    def _hidden(self, input_ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor,
+                layers: list[_BufferLayer]) -> torch.Tensor:
+        """Last hidden states of every position (the LM head is applied only where logits are needed)."""
+        self.stats.forward_calls += 1
+        backbone = getattr(self.model, self.model.base_model_prefix)
+        out = backbone(input_ids=input_ids, position_ids=positions, attention_mask=mask,
+                       cache=Cache(layers=layers), use_cache=True)
+        return out.last_hidden_state
+
     def _prefill(
         self, ids: list[int], all_logits: bool = False, known: tuple[int, KV] | None = None
     ) -> tuple[KV, torch.Tensor]:
@@ -431,53 +443,119 @@ class HFBackend:
         index = torch.tensor(list(targets), device=logits.device)[:, None]
         return logprobs.gather(-1, index)[:, 0].tolist()
 
-    def _extension_logprobs(
-        self,
-        prefix: list[int],
-        suffixes: Sequence[Sequence[int]],
-        kv: KV | None = None,
-        last_logits: torch.Tensor | None = None,
-    ) -> list[list[float]]:
-        """Per-token log-probs of each suffix after ``prefix``: the prefix runs once, suffixes in batches."""
-        if kv is None or last_logits is None:
-            kv, logits = self._prefill(prefix)
-            last_logits = logits[-1]
-        first = torch.log_softmax(last_logits, dim=-1)
-        result = [[float(first[s[0]])] if s else [] for s in suffixes]
-        longer = sorted((i for i, s in enumerate(suffixes) if len(s) > 1), key=lambda i: len(suffixes[i]))
-        # Similar lengths share a pass (less padding); a pass holds about `score_batch_tokens` tokens.
-        chunk: list[int] = []
-        for i in longer:
-            if chunk and (len(chunk) + 1) * (len(suffixes[i]) - 1) > self.score_batch_tokens:
-                self._score_chunk(len(prefix), kv, [suffixes[j] for j in chunk], [result[j] for j in chunk])
-                chunk = []
-            chunk.append(i)
-        if chunk:
-            self._score_chunk(len(prefix), kv, [suffixes[j] for j in chunk], [result[j] for j in chunk])
-        return result
+    def _score_jobs(self, jobs: Sequence[ScoreJob]) -> list[list[list[float]]]:
+        """Per-token log-probs of each job's suffixes after its prefix, jobs batched into few passes.
 
-    def _score_chunk(
-        self, length: int, kv: KV, suffixes: list[Sequence[int]], out: list[list[float]]
+        A pass holds about ``score_batch_tokens`` new tokens (uncached prefix tails plus suffixes);
+        jobs of similar size share a pass, so rows carry little padding.
+        """
+        sizes = [len(prefix) + sum(len(s) for s in suffixes) for prefix, suffixes in jobs]
+        results: list[list[list[float]]] = [[] for _ in jobs]
+        chunk: list[int] = []
+        for index in sorted(range(len(jobs)), key=sizes.__getitem__):
+            if chunk and (len(chunk) + 1) * sizes[index] > self.score_batch_tokens:
+                self._score_batch([jobs[i] for i in chunk], [results[i] for i in chunk])
+                chunk = []
+            chunk.append(index)
+        if chunk:
+            self._score_batch([jobs[i] for i in chunk], [results[i] for i in chunk])
+        return results
+
+    def _score_batch(
+        self,
+        jobs: Sequence[ScoreJob],
+        out: list[list[list[float]]],
     ) -> None:
-        """Append to each ``out`` row the log-probs of its suffix's tokens after the first, in one pass."""
-        width = max(len(s) for s in suffixes) - 1
-        inputs = torch.full((len(suffixes), width), self.tokenizer.pad_token_id, device=self.device)
-        targets = torch.zeros((len(suffixes), width), dtype=torch.long, device=self.device)
-        for row, suffix in enumerate(suffixes):
-            tokens = torch.tensor(list(suffix), device=self.device)
-            inputs[row, : len(tokens) - 1] = tokens[:-1]
-            targets[row, : len(tokens) - 1] = tokens[1:]
-        layers = self._layers(len(suffixes), length + width)
-        for layer, (k, v) in zip(layers, kv, strict=False):
-            layer.keys_buffer[:, :, :length] = k[:1, :, :length]
-            layer.values_buffer[:, :, :length] = v[:1, :, :length]
-            layer._set_length(length)
-        # Suffixes are right-padded, so the causal mask alone keeps real tokens off the padding.
-        positions = torch.arange(length, length + width, device=self.device)[None].expand(len(suffixes), -1)
-        logits = self._forward(inputs, positions, self._causal(width, length), layers, all_logits=True)
-        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None])[..., 0]
-        for row, suffix in enumerate(suffixes):
-            out[row].extend(logprobs[row, : len(suffix) - 1].tolist())
+        """One forward pass: per row, a job's cached prefix KV, then its uncached prefix tail and all of its
+        suffixes packed one after another (each suffix sees the whole prefix and its own earlier tokens,
+        never another suffix). Appends each suffix's per-token log-probs to ``out``.
+
+        Layout of row ``r`` (cached length ``c``, tail ``t``): cached KV right-aligned to column ``C``
+        (the longest cached prefix), new tokens from column ``C``, right-padded to the widest row.
+        """
+        rows = []
+        for prefix, suffixes in jobs:
+            cached, cached_kv = 0, None
+            if self.prefix_cache is not None:
+                # Leave at least one token to run: its hidden state predicts each suffix's first token.
+                cached, cached_kv = self.prefix_cache.lookup(prefix, limit=len(prefix) - 1)
+            rows.append((prefix, suffixes, cached, cached_kv))
+        width_cached = max(cached for _, _, cached, _ in rows)
+        new_lengths = [len(p) - c + sum(max(len(s) - 1, 0) for s in sfx) for p, sfx, c, _ in rows]
+        width = max(new_lengths)
+        batch = len(rows)
+        layers = self._layers(batch, width_cached + width)
+        input_ids = torch.full((batch, width), self.tokenizer.pad_token_id, dtype=torch.long)
+        positions = torch.zeros((batch, width), dtype=torch.long)
+        group = torch.full((batch, width), -2, dtype=torch.long)  # -1: prefix tail, k: suffix k, -2: padding
+        offset = torch.zeros((batch, width), dtype=torch.long)
+        cached_keys = torch.zeros((batch, width_cached), dtype=torch.bool)
+        for r, (prefix, suffixes, cached, cached_kv) in enumerate(rows):
+            if cached_kv is not None:
+                for layer, (k, v) in zip(layers, cached_kv, strict=False):
+                    layer.keys_buffer[r, :, width_cached - cached : width_cached] = k[0]
+                    layer.values_buffer[r, :, width_cached - cached : width_cached] = v[0]
+                cached_keys[r, width_cached - cached :] = True
+            tail = len(prefix) - cached
+            tokens = list(prefix[cached:])
+            groups, offsets = [-1] * tail, list(range(tail))
+            for k, suffix in enumerate(suffixes):
+                tokens += suffix[:-1]
+                groups += [k] * (len(suffix) - 1)
+                offsets += list(range(len(suffix) - 1))
+            input_ids[r, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+            group[r, : len(tokens)] = torch.tensor(groups, dtype=torch.long)
+            offset[r, : len(tokens)] = torch.tensor(offsets, dtype=torch.long)
+            positions[r, : len(tokens)] = torch.tensor(
+                [cached + o if g < 0 else len(prefix) + o for g, o in zip(groups, offsets, strict=True)],
+                dtype=torch.long,
+            )
+        for layer in layers:
+            layer._set_length(width_cached)
+        query_group, key_group = group[:, :, None], group[:, None, :]
+        query_offset, key_offset = offset[:, :, None], offset[:, None, :]
+        causal = key_offset <= query_offset
+        allowed_new = ((key_group == -1) & ((query_group >= 0) | causal)) | (
+            (key_group == query_group) & (query_group >= 0) & causal
+        )
+        padding = group == -2
+        allowed_new |= torch.eye(width, dtype=torch.bool)[None] & padding[:, :, None]  # padding sees itself
+        allowed_cached = cached_keys[:, None, :] & ~padding[:, :, None]
+        allowed = torch.cat([allowed_cached, allowed_new], dim=2)[:, None]
+        hidden = self._hidden(input_ids.to(self.device), positions.to(self.device),
+                              self._mask(allowed.to(self.device)), layers)
+        # Positions whose hidden state predicts a suffix token, and those tokens.
+        picks, targets, lengths = [], [], []
+        for r, (prefix, suffixes, cached, _) in enumerate(rows):
+            last_tail, start = len(prefix) - cached - 1, len(prefix) - cached
+            for suffix in suffixes:
+                if suffix:
+                    picks += [(r, last_tail)] + [(r, start + i) for i in range(len(suffix) - 1)]
+                    targets += list(suffix)
+                start += max(len(suffix) - 1, 0)
+                lengths.append(len(suffix))
+        if picks:
+            index = torch.tensor(picks, device=self.device)
+            logits = self.model.get_output_embeddings()(hidden[index[:, 0], index[:, 1]]).float()
+            logprobs = torch.log_softmax(logits, dim=-1).gather(
+                -1, torch.tensor(targets, device=self.device)[:, None]
+            )[:, 0].tolist()
+        else:
+            logprobs = []
+        cursor, position = 0, 0
+        for r, (prefix, suffixes, cached, _) in enumerate(rows):
+            for _ in suffixes:
+                out[r].append(logprobs[position : position + lengths[cursor]])
+                position += lengths[cursor]
+                cursor += 1
+            self.stats.prompt_tokens += len(prefix)
+            self.stats.cached_tokens += cached
+            if self.prefix_cache is not None:
+                span = slice(width_cached - cached, width_cached + len(prefix) - cached)
+                self.prefix_cache.insert(
+                    prefix, [(layer.keys_buffer[r : r + 1, :, span], layer.values_buffer[r : r + 1, :, span])
+                             for layer in layers]
+                )
 
     # ------------------------------------------------------------------ generation
     def _generate_group(self, requests: Sequence[Request], group: list[int],

@@ -194,10 +194,30 @@ def test_score_equals_a_hand_computed_log_softmax_sum(tiny):
     assert scores[-1] == 0.0
 
 
-def test_score_runs_all_continuations_in_one_pass_over_the_prefix():
+def test_score_runs_the_prompt_and_all_continuations_in_one_pass():
     backend = HFBackend("tiny-random", prefix_cache_tokens=0)
     backend.score(CHAT, ["a long answer with many words", "short", "click[Buy Now]", "b", "think[ok]"])
-    assert backend.stats.forward_calls == 2  # the prompt once, then every continuation together
+    assert backend.stats.forward_calls == 1  # the prompt once, every continuation packed after it
+
+
+def test_score_many_batches_prompts_with_different_cached_prefixes_in_one_pass():
+    backend = HFBackend("tiny-random", block_size=8)
+    long_chat = [CHAT[0], {"role": "user", "content": CHAT[1]["content"] + " Also, " + "search well. " * 10}]
+    backend.score(long_chat, ["warm"])  # puts the long chat's blocks in the prefix cache
+    before = backend.stats.forward_calls, backend.stats.cached_tokens
+    sibling = long_chat[:1] + [{"role": "user", "content": long_chat[1]["content"] + " Blue too."}]
+    items = [(sibling, ["Buy it", "No", ""]), ("The sky is", [" blue", " green today"]), (CHAT, ["x"])]
+    scores = backend.score_many(items)
+    assert backend.stats.forward_calls == before[0] + 1  # three prompts, one forward pass
+    assert backend.stats.cached_tokens - before[1] >= 32  # the sibling's shared blocks were reused
+    for (prompt, continuations), got in zip(items, scores, strict=True):
+        if isinstance(prompt, str):
+            ids = backend.tokenizer(prompt).input_ids
+        else:
+            ids = backend.tokenizer.apply_chat_template(prompt, add_generation_prompt=True)["input_ids"]
+        for text, score in zip(continuations, got, strict=True):
+            suffix = backend.tokenizer(text, add_special_tokens=False).input_ids
+            assert score == pytest.approx(plain_logprob_sum(backend, ids, suffix), abs=1e-3)
 
 
 def test_score_many_matches_score(tiny):
