@@ -231,6 +231,25 @@ class _Sample:
     finish_reason: str | None = None
 
 
+@dataclass
+class _Pass:
+    """What :meth:`HFBackend._extend` computed: KV buffers, their layout, every position's hidden state."""
+
+    layers: list[_BufferLayer]
+    #: column where every row's new tokens start (its cached KV ends there)
+    width_cached: int
+    #: per row, how many of its prefix tokens came from cached KV
+    cached: list[int]
+    hidden: torch.Tensor
+
+    @staticmethod
+    def row_kv(layers: list[_BufferLayer], width_cached: int, row: int, cached: int, stop: int) -> KV:
+        """Row ``row``'s KV of prompt positions ``[0, stop)``, ``[1, heads, stop, dim]`` per layer."""
+        span = slice(width_cached - cached, width_cached - cached + stop)
+        return [(layer.keys_buffer[row : row + 1, :, span], layer.values_buffer[row : row + 1, :, span])
+                for layer in layers]
+
+
 def _serialized(method):
     """Run one public call at a time: the model, its attention switch and the prefix cache are shared."""
 
@@ -404,22 +423,17 @@ class HFBackend:
                        cache=Cache(layers=layers), use_cache=True)
         return out.last_hidden_state
 
-    def _prefill(
-        self, ids: list[int], all_logits: bool = False, known: tuple[int, KV] | None = None
-    ) -> tuple[KV, torch.Tensor]:
+    def _prefill(self, ids: list[int], all_logits: bool = False) -> tuple[KV, torch.Tensor]:
         """KV of ``ids`` ``[1, heads, len, dim]`` per layer, and the last position's logits (or all of them).
 
-        ``known`` is the KV of a prefix of ``ids`` computed just before (its length and KV), used when it
-        is longer than what the block cache holds. With ``all_logits`` every position's logits are
-        needed, so no cached KV is read (the cache is only fed).
+        With ``all_logits`` every position's logits are needed, so no cached KV is read (the cache is only
+        fed).
         """
         length = len(ids)
         cached, cached_kv = (0, None)
         if self.prefix_cache is not None and not all_logits:
             # Leave at least one token to run: its logits predict the first new token.
             cached, cached_kv = self.prefix_cache.lookup(ids, limit=length - 1)
-        if known is not None and cached < known[0] < length and not all_logits:
-            cached, cached_kv = known[0], [(k[:, :, : known[0]], v[:, :, : known[0]]) for k, v in known[1]]
         layers = self._layers(1, length)
         if cached_kv is not None:
             for layer, (k, v) in zip(layers, cached_kv, strict=False):
@@ -461,36 +475,71 @@ class HFBackend:
             self._score_batch([jobs[i] for i in chunk], [results[i] for i in chunk])
         return results
 
-    def _score_batch(
-        self,
-        jobs: Sequence[ScoreJob],
-        out: list[list[list[float]]],
-    ) -> None:
+    def _score_batch(self, jobs: Sequence[ScoreJob], out: list[list[list[float]]]) -> None:
+        """One :meth:`_extend` pass over ``jobs``; appends each suffix's per-token log-probs to ``out``."""
+        pass_ = self._extend(jobs)
+        # Positions whose hidden state predicts a suffix token, and those tokens.
+        picks, targets, lengths = [], [], []
+        for r, ((prefix, suffixes), cached) in enumerate(zip(jobs, pass_.cached, strict=True)):
+            last_tail, start = len(prefix) - cached - 1, len(prefix) - cached
+            for suffix in suffixes:
+                if suffix:
+                    picks += [(r, last_tail)] + [(r, start + i) for i in range(len(suffix) - 1)]
+                    targets += list(suffix)
+                start += max(len(suffix) - 1, 0)
+                lengths.append(len(suffix))
+        logprobs: list[float] = []
+        if picks:
+            logits = self._logits(pass_.hidden, picks)
+            index = torch.tensor(targets, device=self.device)[:, None]
+            logprobs = torch.log_softmax(logits, dim=-1).gather(-1, index)[:, 0].tolist()
+        cursor, position = 0, 0
+        for r, (_, suffixes) in enumerate(jobs):
+            for _ in suffixes:
+                out[r].append(logprobs[position : position + lengths[cursor]])
+                position += lengths[cursor]
+                cursor += 1
+
+    def _logits(self, hidden: torch.Tensor, picks: Sequence[tuple[int, int]]) -> torch.Tensor:
+        """LM-head logits at the ``(row, column)`` positions of ``hidden`` only."""
+        index = torch.tensor(picks, device=self.device)
+        return self.model.get_output_embeddings()(hidden[index[:, 0], index[:, 1]]).float()
+
+    def _extend(self, jobs: Sequence[ScoreJob], known: tuple[int, KV] | None = None) -> _Pass:
         """One forward pass: per row, a job's cached prefix KV, then its uncached prefix tail and all of its
         suffixes packed one after another (each suffix sees the whole prefix and its own earlier tokens,
-        never another suffix). Appends each suffix's per-token log-probs to ``out``.
+        never another suffix). Every prefix's KV goes to the prefix cache.
 
         Layout of row ``r`` (cached length ``c``, tail ``t``): cached KV right-aligned to column ``C``
-        (the longest cached prefix), new tokens from column ``C``, right-padded to the widest row.
+        (the longest cached prefix), new tokens from column ``C``, right-padded to the widest row. The KV
+        of ``known`` (a length and its KV, batch row 0) stands in for the cache where it is longer.
         """
-        rows = []
-        for prefix, suffixes in jobs:
+        cached_lengths, cached_kvs = [], []
+        for prefix, _ in jobs:
             cached, cached_kv = 0, None
             if self.prefix_cache is not None:
-                # Leave at least one token to run: its hidden state predicts each suffix's first token.
+                # Leave at least one token to run: its hidden state predicts what follows the prefix.
                 cached, cached_kv = self.prefix_cache.lookup(prefix, limit=len(prefix) - 1)
-            rows.append((prefix, suffixes, cached, cached_kv))
-        width_cached = max(cached for _, _, cached, _ in rows)
-        new_lengths = [len(p) - c + sum(max(len(s) - 1, 0) for s in sfx) for p, sfx, c, _ in rows]
-        width = max(new_lengths)
-        batch = len(rows)
+            if known is not None and cached < known[0] < len(prefix):
+                cached, cached_kv = known[0], [(k[:, :, : known[0]], v[:, :, : known[0]])
+                                               for k, v in known[1]]
+            cached_lengths.append(cached)
+            cached_kvs.append(cached_kv)
+        width_cached = max(cached_lengths)
+        width = max(
+            len(prefix) - cached + sum(max(len(s) - 1, 0) for s in suffixes)
+            for (prefix, suffixes), cached in zip(jobs, cached_lengths, strict=True)
+        )
+        batch = len(jobs)
         layers = self._layers(batch, width_cached + width)
         input_ids = torch.full((batch, width), self.tokenizer.pad_token_id, dtype=torch.long)
         positions = torch.zeros((batch, width), dtype=torch.long)
         group = torch.full((batch, width), -2, dtype=torch.long)  # -1: prefix tail, k: suffix k, -2: padding
         offset = torch.zeros((batch, width), dtype=torch.long)
         cached_keys = torch.zeros((batch, width_cached), dtype=torch.bool)
-        for r, (prefix, suffixes, cached, cached_kv) in enumerate(rows):
+        for r, ((prefix, suffixes), cached, cached_kv) in enumerate(
+            zip(jobs, cached_lengths, cached_kvs, strict=True)
+        ):
             if cached_kv is not None:
                 for layer, (k, v) in zip(layers, cached_kv, strict=False):
                     layer.keys_buffer[r, :, width_cached - cached : width_cached] = k[0]
@@ -513,8 +562,7 @@ class HFBackend:
         for layer in layers:
             layer._set_length(width_cached)
         query_group, key_group = group[:, :, None], group[:, None, :]
-        query_offset, key_offset = offset[:, :, None], offset[:, None, :]
-        causal = key_offset <= query_offset
+        causal = offset[:, None, :] <= offset[:, :, None]
         allowed_new = ((key_group == -1) & ((query_group >= 0) | causal)) | (
             (key_group == query_group) & (query_group >= 0) & causal
         )
@@ -524,38 +572,12 @@ class HFBackend:
         allowed = torch.cat([allowed_cached, allowed_new], dim=2)[:, None]
         hidden = self._hidden(input_ids.to(self.device), positions.to(self.device),
                               self._mask(allowed.to(self.device)), layers)
-        # Positions whose hidden state predicts a suffix token, and those tokens.
-        picks, targets, lengths = [], [], []
-        for r, (prefix, suffixes, cached, _) in enumerate(rows):
-            last_tail, start = len(prefix) - cached - 1, len(prefix) - cached
-            for suffix in suffixes:
-                if suffix:
-                    picks += [(r, last_tail)] + [(r, start + i) for i in range(len(suffix) - 1)]
-                    targets += list(suffix)
-                start += max(len(suffix) - 1, 0)
-                lengths.append(len(suffix))
-        if picks:
-            index = torch.tensor(picks, device=self.device)
-            logits = self.model.get_output_embeddings()(hidden[index[:, 0], index[:, 1]]).float()
-            logprobs = torch.log_softmax(logits, dim=-1).gather(
-                -1, torch.tensor(targets, device=self.device)[:, None]
-            )[:, 0].tolist()
-        else:
-            logprobs = []
-        cursor, position = 0, 0
-        for r, (prefix, suffixes, cached, _) in enumerate(rows):
-            for _ in suffixes:
-                out[r].append(logprobs[position : position + lengths[cursor]])
-                position += lengths[cursor]
-                cursor += 1
+        for r, ((prefix, _), cached) in enumerate(zip(jobs, cached_lengths, strict=True)):
             self.stats.prompt_tokens += len(prefix)
             self.stats.cached_tokens += cached
             if self.prefix_cache is not None:
-                span = slice(width_cached - cached, width_cached + len(prefix) - cached)
-                self.prefix_cache.insert(
-                    prefix, [(layer.keys_buffer[r : r + 1, :, span], layer.values_buffer[r : r + 1, :, span])
-                             for layer in layers]
-                )
+                self.prefix_cache.insert(prefix, _Pass.row_kv(layers, width_cached, r, cached, len(prefix)))
+        return _Pass(layers, width_cached, cached_lengths, hidden)
 
     # ------------------------------------------------------------------ generation
     def _generate_group(self, requests: Sequence[Request], group: list[int],
@@ -570,12 +592,17 @@ class HFBackend:
         known = None
         if len(group) > 1 and shared_length > 1:
             known = (shared_length, self._prefill(encoded[0][:shared_length])[0])
-        prefills = [self._prefill(ids, known=known) for ids in encoded]
+        # Every prompt's own tail in one pass.
+        pass_ = self._extend([(ids, ()) for ids in encoded], known=known)
         del known
+        prompts = list(enumerate(zip(encoded, pass_.cached, strict=True)))
+        kvs = [_Pass.row_kv(pass_.layers, pass_.width_cached, r, cached, len(ids))
+               for r, (ids, cached) in prompts]
+        ends = [(r, len(ids) - cached - 1) for r, (ids, cached) in prompts]
+        last_logits = self._logits(pass_.hidden, ends)
         # The shared prefix's KV is kept once for decoding; each row holds only its own tail.
-        first_kv = prefills[0][0]
         shared = [(k[0, :, :shared_length].contiguous(), v[0, :, :shared_length].contiguous())
-                  for k, v in first_kv]
+                  for k, v in kvs[0]]
         longest_tail = max(len(ids) for ids in encoded) - shared_length
         capacity = longest_tail + max(requests[i].params.max_tokens for i in group)
         samples: list[_Sample] = []
@@ -593,7 +620,7 @@ class HFBackend:
         layers = self._layers(len(samples), capacity)
         attend = torch.zeros((len(samples), capacity), dtype=torch.bool, device=self.device)
         row = 0
-        for (kv, logits), i, ids in zip(prefills, group, encoded, strict=True):
+        for kv, logits, i, ids in zip(kvs, last_logits, group, encoded, strict=True):
             rows = slice(row, row + requests[i].params.n)
             row += requests[i].params.n
             # Left padding: every tail ends at column `longest_tail`, where decoding starts for all rows.
@@ -602,10 +629,10 @@ class HFBackend:
                 layer.keys_buffer[rows, :, tail] = k[:, :, shared_length:]
                 layer.values_buffer[rows, :, tail] = v[:, :, shared_length:]
             attend[rows, tail] = True
-            first_logits.append(logits[-1].expand(requests[i].params.n, -1))
+            first_logits.append(logits.expand(requests[i].params.n, -1))
         for layer in layers:
             layer._set_length(longest_tail)
-        del prefills, first_kv
+        del pass_, kvs
         logits = torch.cat(first_logits)
         positions_t = torch.tensor(positions, device=self.device)
         live = list(range(len(samples)))  # sample index of each batch row
@@ -664,7 +691,13 @@ class HFBackend:
             drop = cumulative - sorted_logits.softmax(dim=-1) >= params.top_p
             sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
             logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-        return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)[:, 0]
+        # One draw per row by inverse CDF: torch.multinomial draws an exponential variate for every
+        # vocabulary entry, a quarter of the decode time with a 49k-token vocabulary on CPU.
+        cdf = logits.softmax(dim=-1).cumsum(dim=-1)
+        uniform = torch.rand((logits.shape[0], 1), generator=generator, device=logits.device)
+        # right=True: a token of probability 0 has the same CDF as the one before it, so it is never drawn.
+        tokens = torch.searchsorted(cdf, uniform * cdf[:, -1:], right=True)[:, 0]
+        return tokens.clamp_(max=logits.shape[-1] - 1)
 
     def _append(self, sample: _Sample, token: int, logprob: float) -> None:
         sample.token_ids.append(token)
