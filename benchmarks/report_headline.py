@@ -1,0 +1,70 @@
+"""Figures of a headline run (``scripts/headline_webshop.sh``) for BENCHMARKS.md.
+
+Prints, from the run folder:
+
+* the collection (issue 6): on the first ``--first`` train tasks, the fraction where MCTS found reward 1
+  and reward > 0 against the greedy agent on the same tasks, mean best reward, nodes and pairs per tree,
+  and each search's own nodes/s; then the same for every MCTS tree;
+* the evaluation (issue 7): per configuration, mean score and success rate with 95% bootstrap
+  intervals, on the test tasks every configuration finished.
+
+Usage: ``python benchmarks/report_headline.py runs/ws [--first 100]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from agentsearch.data import preference_pairs, tree_stats
+from agentsearch.eval import format_table, read_episodes, summarize
+from agentsearch.search.tree import read_trees
+
+
+def tree_figures(trees: list, strategy: str = "best_path_extremes") -> dict:
+    stats = tree_stats(trees)
+    ok = [t for t in trees if t.error is None]
+    pairs = sum(len(preference_pairs(t, strategy)) for t in ok)
+    return {
+        "trees": len(ok),
+        "reward_1": sum(t.best_reward >= 1.0 for t in ok) / max(len(ok), 1),
+        "reward_above_0": sum(t.best_reward > 0 for t in ok) / max(len(ok), 1),
+        "mean_best_reward": stats["mean_best_reward"],
+        "nodes_per_tree": stats["nodes_per_tree"],
+        "pairs_per_tree": pairs / max(len(ok), 1),
+        "nodes_per_search_second": stats["nodes_per_search_second"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="the run folder (runs/ws)")
+    parser.add_argument("--first", type=int, default=100, help="train tasks compared with greedy")
+    args = parser.parse_args()
+
+    mcts = list(read_trees(args.run / "trees.jsonl"))
+    greedy_path = args.run / "greedy_train.jsonl"
+    greedy = list(read_trees(greedy_path)) if greedy_path.exists() else []
+    first = {t.task_id for t in greedy} if greedy else {t.task_id for t in mcts[: args.first]}
+    report = {
+        "collection_first_tasks": {
+            "mcts": tree_figures([t for t in mcts if t.task_id in first]),
+            "greedy": tree_figures(greedy) if greedy else None,
+        },
+        "collection_all_mcts": tree_figures(mcts),
+    }
+    print(json.dumps(report, indent=2))
+
+    episodes_path = args.run / "eval" / "episodes.jsonl"
+    if episodes_path.exists():
+        records = read_episodes(episodes_path)
+        configs = sorted({r["config"] for r in records})
+        finished = set.intersection(*({r["task_id"] for r in records if r["config"] == c} for c in configs))
+        summaries = summarize([r for r in records if r["task_id"] in finished])
+        print(f"\nevaluation on {len(finished)} test tasks finished by every configuration ({configs}):")
+        print(format_table(summaries))
+
+
+if __name__ == "__main__":
+    main()
