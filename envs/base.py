@@ -122,7 +122,9 @@ class TextEnv(gym.Env[str, str]):
             raise ConfigError(f"Expected `max_steps` to be positive, got {max_steps}.")
         check_split(split)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(f"Unknown render_mode {render_mode!r}; expected one of {self.metadata['render_modes']}.")
+            raise ConfigError(
+                f"Unknown render_mode {render_mode!r}; expected one of {self.metadata['render_modes']}."
+            )
         self.max_steps = max_steps
         self.split = split
         self.render_mode = render_mode
@@ -163,7 +165,9 @@ class TextEnv(gym.Env[str, str]):
         return any(task_id in self.task_ids(split) for split in SPLITS)
 
     # ------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """Start an episode on ``options["task_id"]``, or on a task of ``self.split`` drawn with ``seed``."""
         super().reset(seed=seed)
         options = options or {}
@@ -208,7 +212,8 @@ class TextEnv(gym.Env[str, str]):
         )
         if self.render_mode == "human":
             self.render()
-        return transition.observation, float(transition.reward), self._terminated, self._truncated, dict(self._info)
+        reward = float(transition.reward)
+        return transition.observation, reward, self._terminated, self._truncated, dict(self._info)
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":
@@ -237,7 +242,9 @@ class TextEnv(gym.Env[str, str]):
     def restore(self, snapshot: EnvSnapshot) -> None:
         """Return to the state captured by :meth:`snapshot`; the next ``step`` continues from there."""
         if not isinstance(snapshot, EnvSnapshot) or snapshot.env_class != type(self).__qualname__:
-            raise EnvError(f"Expected a snapshot taken by {type(self).__qualname__}, got {type(snapshot).__name__}.")
+            raise EnvError(
+                f"Expected a snapshot taken by {type(self).__qualname__}, got {type(snapshot).__name__}."
+            )
         self._set_state(snapshot.state)
         self._task_id = snapshot.task_id
         self._step_count = snapshot.step

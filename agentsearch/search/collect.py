@@ -56,6 +56,8 @@ class CollectConfig:
         seed: run seed; each task's search seed is derived from it and the task id.
         out: the trees file (JSONL, appended to).
         round: expert-iteration round stored in every tree.
+        provenance: more facts stored in every tree's ``provenance`` (``agentsearch iterate`` records
+            the collector: ``{"collector": "qguided", "collector_qmodel": "runs/.../qmodel"}``).
     """
 
     env: str = "webshop"
@@ -73,6 +75,7 @@ class CollectConfig:
     seed: int = 0
     out: str = "runs/trees.jsonl"
     round: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -230,7 +233,9 @@ async def _collect_async(
                 tree.provenance["model_path"] = tree.model
             tree.model = config.model  # the name the run loaded, so a rerun can load it again
             tree.backend = "scripted" if config.model == "random" else config.backend
-            tree.provenance.update(run_seed=config.seed, split=config.split, agent=dict(config.agent))
+            tree.provenance.update(
+                run_seed=config.seed, split=config.split, agent=dict(config.agent), **config.provenance
+            )
             append_tree(handle, tree)
             totals["done"] += 1
             totals["successes"] += int(tree.success)

@@ -3,9 +3,9 @@
 * :func:`quickstart`: one round on embedded CPU defaults (WebShop, SmolLM2-135M, offline): a small MCTS
   collection on train tasks, pairs, a LoRA Q-model, then greedy vs Q-guided on a fixed test slice.
 * :func:`iterate`: ``rounds`` rounds of collect -> pairs -> train, where round r > 0 collects with the
-  Q-guided agent built from round r-1's Q-model (expert iteration). Every tree carries its round
-  (``tree.round``); every pair carries ``round`` plus the collector's provenance (``collector``,
-  ``collector_qmodel``), and each round folder holds a ``round.json`` manifest.
+  Q-guided agent built from round r-1's Q-model (expert iteration). Every tree and every pair carries
+  its round and the collector's provenance (``collector``, ``collector_qmodel``; in trees under
+  ``tree.provenance``), and each round folder holds a ``round.json`` manifest.
 
 Every stage is resumable: collection and evaluation skip finished tasks and episodes, pairs are rebuilt
 from the trees (cheap), and training is skipped when the Q-model directory already holds a model trained
@@ -158,7 +158,9 @@ def _train_if_needed(pairs: Path, out: Path, config: LoopConfig, round_index: in
     return out
 
 
-def _collect(config: LoopConfig, trees: Path, round_index: int, agent: Any, report: Report) -> None:
+def _collect(
+    config: LoopConfig, trees: Path, round_index: int, agent: Any, provenance: dict[str, Any], report: Report
+) -> None:
     from agentsearch.search.collect import collect, load_collect_config
 
     collect_config = load_collect_config(
@@ -176,6 +178,7 @@ def _collect(config: LoopConfig, trees: Path, round_index: int, agent: Any, repo
             "seed": config.seed + round_index,
             "out": str(trees),
             "round": round_index,
+            "provenance": provenance,
         },
     )
 
@@ -239,7 +242,7 @@ def iterate(
         )
         start = time.perf_counter()
         trees = folder / "trees.jsonl"
-        _collect(config, trees, round_index, collector, report)
+        _collect(config, trees, round_index, collector, provenance[round_index], report)
         seconds["collect"] = time.perf_counter() - start
 
         start = time.perf_counter()

@@ -1,0 +1,44 @@
+"""`iterate`: round r > 0 collects with round r-1's Q-guided agent, and every tree and pair says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agentsearch.data import read_jsonl
+from agentsearch.search.tree import read_trees
+from agentsearch.train.loop import LoopConfig, iterate
+
+
+def test_second_round_is_collected_q_guided_and_recorded_in_trees_and_pairs(tmp_path: Path) -> None:
+    config = LoopConfig(
+        out=str(tmp_path),
+        model="tiny-random",
+        train_tasks=3,
+        search={"iterations": 2, "n_samples": 3, "max_depth": 3, "early_stop": True},
+        agent={"icl": False, "react": False, "context_tokens": 1024, "max_tokens": 8,
+               "action_mode": "score_valid"},
+        train={"max_steps": 1, "per_device_train_batch_size": 2, "lora_top_layers": 1,
+               "max_length": 1024, "eval_fraction": 0.0},
+        candidates=2,
+        concurrency=3,
+    )
+    first, second = iterate(config, rounds=2)
+    qmodel = str(tmp_path / "round0" / "qmodel")
+    assert first.qmodel == Path(qmodel) and (Path(qmodel) / "agentsearch_meta.json").is_file()
+
+    round0 = list(read_trees(first.trees))
+    round1 = list(read_trees(second.trees))
+    assert len(round0) == len(round1) == 3
+    assert all(t.round == 0 and t.provenance["collector"] == "agent" for t in round0)
+    assert all(t.provenance["collector_qmodel"] is None for t in round0)
+    assert all(t.round == 1 and t.provenance["collector"] == "qguided" for t in round1)
+    assert all(t.provenance["collector_qmodel"] == qmodel for t in round1)
+
+    pairs = list(read_jsonl(second.pairs))  # round 1 trains on the trees of rounds 0 and 1
+    assert len(pairs) == second.num_pairs > 0
+    for pair in pairs:
+        expected = ("agent", None) if pair["round"] == 0 else ("qguided", qmodel)
+        assert (pair["collector"], pair["collector_qmodel"]) == expected
+    manifest = json.loads((tmp_path / "round1" / "round.json").read_text())
+    assert manifest["collector"] == "qguided" and manifest["collector_qmodel"] == qmodel
