@@ -26,6 +26,6 @@ if [ ! -f "$OUT/qmodel/agentsearch_meta.json" ]; then
         --epochs 1 --max-length 1100
 fi
 agentsearch -v eval --env webshop --split test --tasks "$TEST_TASKS" --agent smollm2-135m \
-    --qmodel "$OUT/qmodel" --candidates 5 --temperature 0.7 --max-steps 8 --compare greedy,qguided \
+    --qmodel "$OUT/qmodel" --candidates 5 --temperature 0.7 --max-steps 6 --concurrency 8 --compare greedy,qguided \
     --agent-opt react=false --agent-opt icl=false --agent-opt action_mode=score_valid \
     --agent-opt top_p=0.9 --agent-opt context_tokens=1024 --out "$OUT/eval"
