@@ -52,6 +52,8 @@ class LoopConfig:
             the paper's ``best_path_extremes`` (at most one pair per state on the best path).
         train: :class:`~agentsearch.train.StepDPOConfig` overrides.
         candidates: samples per step of the Q-guided agent (paper: 5).
+        temperature: temperature of those samples (paper: 1.0; SmolLM2-135M's search keywords at 1.0
+            are mostly noise, so the defaults sample at 0.7 with ``top_p`` 0.9, in search too).
         compare: eval configurations.
         max_steps: step cap per eval episode.
         concurrency: searches / episodes at once (their model calls are batched).
@@ -66,7 +68,9 @@ class LoopConfig:
     test_tasks: int = 10
     algo: str = "mcts"
     search: dict[str, Any] = field(
-        default_factory=lambda: {"iterations": 3, "n_samples": 3, "max_depth": 4, "early_stop": True}
+        default_factory=lambda: {
+            "iterations": 3, "n_samples": 3, "max_depth": 4, "temperature": 0.7, "early_stop": True
+        }
     )
     agent: dict[str, Any] = field(
         default_factory=lambda: {
@@ -74,6 +78,7 @@ class LoopConfig:
             "react": False,
             "context_tokens": 1024,
             "max_tokens": 24,
+            "top_p": 0.9,
             "action_mode": "score_valid",
         }
     )
@@ -89,6 +94,7 @@ class LoopConfig:
         }
     )
     candidates: int = 5
+    temperature: float = 0.7
     compare: list[str] = field(default_factory=lambda: ["greedy", "qguided"])
     max_steps: int | None = 5
     concurrency: int = 8
@@ -233,7 +239,10 @@ def iterate(
         if previous_qmodel is not None:
             qmodel = QValueModel.load(previous_qmodel)
             collector = QGuidedAgent(
-                agent, qmodel_scorer(qmodel, agent.messages), candidates=config.candidates
+                agent,
+                qmodel_scorer(qmodel, agent.messages),
+                candidates=config.candidates,
+                temperature=config.temperature,
             )
             provenance[round_index] = {"collector": "qguided", "collector_qmodel": str(previous_qmodel)}
         (folder / "round.json").write_text(
@@ -283,6 +292,7 @@ def _evaluate(config: LoopConfig, qmodel: Path, out: Path, llm: Any, report: Rep
         qmodel=str(qmodel),
         q_icl=bool(config.agent.get("icl", True)),
         candidates=config.candidates,
+        temperature=config.temperature,
         compare=config.compare,
         max_steps=config.max_steps,
         seed=config.seed,

@@ -48,3 +48,16 @@ def test_train_q_cli_reports_a_bad_pairs_file_without_a_traceback(tmp_path):
     proc = run_cli("train-q", str(pairs), "--base", "tiny-random", "--out", str(tmp_path / "q"))
     assert proc.returncode == 2
     assert "pairs.jsonl:1: one-sided or incomplete pair" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_quickstart_runs_the_whole_loop_and_prints_the_comparison(tmp_path):
+    # The README's main job on the smallest budget: the real loop, the tiny model in place of SmolLM2.
+    out = tmp_path / "quickstart"
+    proc = run_cli("quickstart", "--model", "tiny-random", "--train-tasks", "3", "--test-tasks", "2",
+                   "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = proc.stdout[proc.stdout.index("pairs;") :]
+    assert "greedy" in table and "qguided" in table
+    summary = json.loads((out / "round0" / "eval" / "summary.json").read_text())
+    assert {s["episodes"] for s in summary["summaries"].values()} == {2}
+    assert (out / "round0" / "qmodel" / "agentsearch_meta.json").is_file()
