@@ -131,7 +131,7 @@ def bench_branching(depth: int, reps: int, seed: int) -> dict:
 
 
 def bench_batching(
-    tasks: int, k1_tasks: int, seed: int, model: str, iterations: int, max_tokens: int
+    tasks: int, k1_tasks: int, seed: int, model: str, iterations: int, max_tokens: int, action_mode: str
 ) -> dict:
     """K=1 on ``k1_tasks`` tasks, then K=16 on ``tasks`` tasks, each with a fresh backend (cold cache)."""
     import tempfile
@@ -147,7 +147,7 @@ def bench_batching(
             load_llm("hf", model),
             react=False,
             icl=False,
-            action_mode="score_valid",
+            action_mode=action_mode,
             max_tokens=max_tokens,
         )
         last = []
@@ -174,6 +174,7 @@ def bench_batching(
             "tokens_per_s": round(done.tokens / wall, 1),
         }
         print(f"K={k}", json.dumps(figures[f"K={k}"]), flush=True)
+    figures["action_mode"] = action_mode
     figures["speedup"] = round(figures["K=16"]["nodes_per_s"] / figures["K=1"]["nodes_per_s"], 2)
     figures["target_speedup"] = 5.0
     return figures
@@ -194,6 +195,10 @@ def main() -> None:
         "--iterations", type=int, default=2, help="MCTS iterations per tree in the batching part"
     )
     parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument(
+        "--action-mode", default="score_valid", choices=["score_valid", "generate"],
+        help="agent action mode in the batching part (generate: every action decoded, decode-bound)",
+    )
     args = parser.parse_args()
     report = {"provenance": provenance()}
     if "engine" in args.part:
@@ -204,7 +209,8 @@ def main() -> None:
         print("branching", json.dumps(report["branching"]), flush=True)
     if "batching" in args.part:
         report["batching"] = bench_batching(
-            args.tasks or 16, args.k1_tasks, args.seed, args.model, args.iterations, args.max_tokens
+            args.tasks or 16, args.k1_tasks, args.seed, args.model, args.iterations, args.max_tokens,
+            args.action_mode,
         )
         print("batching", json.dumps(report["batching"]), flush=True)
     print(json.dumps(report, indent=2))
