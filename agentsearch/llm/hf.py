@@ -44,7 +44,7 @@ from agentsearch.llm.base import Completion, Prompt, Request, SamplingParams
 from agentsearch.llm.models import load_model, load_tokenizer
 from agentsearch.llm.tokens import encode_continuation, encode_prompt
 
-__all__ = ["HFBackend", "PrefixCache", "BackendStats"]
+__all__ = ["HFBackend", "PrefixCache", "BackendStats", "attention_mask"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,15 @@ def shared_prefix_attention(module, query, key, value, attention_mask, scaling=N
 
 
 AttentionInterface.register(SHARED_PREFIX_ATTENTION, shared_prefix_attention)
+
+
+def attention_mask(allowed: torch.Tensor, *, boolean: bool, dtype: torch.dtype) -> torch.Tensor:
+    """A boolean 4-D ``allowed`` mask as an attention implementation takes it: as is where it reads
+    booleans (SDPA), else additive (0 where allowed, the dtype's minimum elsewhere)."""
+    if boolean:
+        return allowed
+    bias = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
+    return bias.masked_fill_(~allowed, torch.finfo(dtype).min)
 
 
 @contextlib.contextmanager
@@ -390,10 +399,7 @@ class HFBackend:
 
     def _mask(self, allowed: torch.Tensor) -> torch.Tensor:
         """A 4-D ``[batch, 1, query, key]`` mask in the form the attention implementation expects."""
-        if self._bool_masks:
-            return allowed
-        bias = torch.zeros(allowed.shape, dtype=self.model.dtype, device=self.device)
-        return bias.masked_fill_(~allowed, torch.finfo(self.model.dtype).min)
+        return attention_mask(allowed, boolean=self._bool_masks, dtype=self.model.dtype)
 
     def _causal(self, queries: int, past: int) -> torch.Tensor:
         """Causal mask ``[1, 1, queries, past + queries]`` for ``queries`` new tokens after ``past`` ones."""

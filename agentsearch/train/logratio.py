@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from agentsearch.llm.hf import attention_mask
 from agentsearch.train.logprobs import causal_lm, shared_prefix_logprobs
 
 __all__ = ["LAYER_LOOP_MODELS", "adapter_logprob_pairs", "first_adapted_layer"]
@@ -43,12 +44,9 @@ def first_adapted_layer(model: Any) -> int | None:
 
 
 def _mask(allowed: torch.Tensor, backbone: Any) -> torch.Tensor:
-    """``allowed`` [query, key] as the 4-D mask the attention implementation takes (bool for SDPA)."""
-    allowed = allowed[None, None]
-    if backbone.config._attn_implementation == "sdpa":
-        return allowed
-    dtype = backbone.embed_tokens.weight.dtype
-    return torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+    """``allowed`` [query, key] as the 4-D mask the backbone's attention implementation takes."""
+    return attention_mask(allowed[None, None], boolean=backbone.config._attn_implementation == "sdpa",
+                          dtype=backbone.embed_tokens.weight.dtype)
 
 
 def _run_layers(
