@@ -44,7 +44,7 @@ from agentsearch.llm.base import Completion, Prompt, Request, SamplingParams
 from agentsearch.llm.models import load_model, load_tokenizer
 from agentsearch.llm.tokens import encode_continuation, encode_prompt
 
-__all__ = ["HFBackend", "PrefixCache", "BackendStats", "attention_mask"]
+__all__ = ["HFBackend", "PrefixCache", "BackendStats", "attention_mask", "packed_allowed"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,22 @@ def shared_prefix_attention(module, query, key, value, attention_mask, scaling=N
 
 
 AttentionInterface.register(SHARED_PREFIX_ATTENTION, shared_prefix_attention)
+
+
+def packed_allowed(group: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Which packed tokens each packed token may attend to: ``[..., query, key]`` booleans.
+
+    Rows pack a shared tail and several candidates after it (``group`` -1 for the tail, ``k`` for
+    candidate ``k``, -2 for padding; ``offset`` is the position within the tail or candidate). A tail token
+    sees the tail causally; a candidate token sees the whole tail and its own earlier tokens, never another
+    candidate's; padding sees only itself, so its attention row stays well defined.
+    """
+    query_group, key_group = group[..., :, None], group[..., None, :]
+    causal = offset[..., None, :] <= offset[..., :, None]
+    tail_key = (key_group == -1) & (query_group != -2) & ((query_group >= 0) | causal)
+    own_key = (key_group == query_group) & (query_group >= 0) & causal
+    padding = (group == -2)[..., :, None] & torch.eye(group.shape[-1], dtype=torch.bool)
+    return tail_key | own_key | padding
 
 
 def attention_mask(allowed: torch.Tensor, *, boolean: bool, dtype: torch.dtype) -> torch.Tensor:
@@ -567,15 +583,8 @@ class HFBackend:
             )
         for layer in layers:
             layer._set_length(width_cached)
-        query_group, key_group = group[:, :, None], group[:, None, :]
-        causal = offset[:, None, :] <= offset[:, :, None]
-        allowed_new = ((key_group == -1) & ((query_group >= 0) | causal)) | (
-            (key_group == query_group) & (query_group >= 0) & causal
-        )
-        padding = group == -2
-        allowed_new |= torch.eye(width, dtype=torch.bool)[None] & padding[:, :, None]  # padding sees itself
-        allowed_cached = cached_keys[:, None, :] & ~padding[:, :, None]
-        allowed = torch.cat([allowed_cached, allowed_new], dim=2)[:, None]
+        allowed_cached = cached_keys[:, None, :] & (group != -2)[:, :, None]
+        allowed = torch.cat([allowed_cached, packed_allowed(group, offset)], dim=2)[:, None]
         hidden = self._hidden(input_ids.to(self.device), positions.to(self.device),
                               self._mask(allowed.to(self.device)), layers)
         for r, ((prefix, _), cached) in enumerate(zip(jobs, cached_lengths, strict=True)):

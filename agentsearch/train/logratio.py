@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from agentsearch.llm.hf import attention_mask
+from agentsearch.llm.hf import attention_mask, packed_allowed
 from agentsearch.train.logprobs import causal_lm, shared_prefix_logprobs
 
 __all__ = ["LAYER_LOOP_MODELS", "adapter_logprob_pairs", "first_adapted_layer"]
@@ -110,8 +110,8 @@ def adapter_logprob_pairs(
          _mask(torch.ones(history, history, dtype=torch.bool, device=device).tril(), backbone)),
     ]
     if inputs:
-        same = (owner[:, None] == owner[None, :]) & (offset[None, :] <= offset[:, None])
-        allowed = torch.cat([torch.ones(len(inputs), history, dtype=torch.bool), same], dim=1)
+        allowed = torch.cat([torch.ones(len(inputs), history, dtype=torch.bool), packed_allowed(owner, offset)],
+                            dim=1)
         segments.append((torch.tensor([inputs], device=device), (history + offset)[None].to(device),
                          _mask(allowed.to(device), backbone)))
 

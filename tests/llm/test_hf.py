@@ -10,7 +10,7 @@ import torch
 
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Completion, Request, SamplingParams
-from agentsearch.llm.hf import HFBackend, PrefixCache
+from agentsearch.llm.hf import HFBackend, PrefixCache, packed_allowed
 
 CHAT = [
     {"role": "system", "content": "You are a shopping agent. Buy what the user asks for."},
@@ -261,3 +261,19 @@ def test_prefix_cache_evicts_beyond_capacity():
     found, got = cache.lookup([1, 2, 3, 4, 7], limit=4)
     assert found == 4
     assert torch.equal(got[0][0], kv[0][0][:, :, :4])
+
+
+def test_packed_allowed_isolates_candidates_and_padding() -> None:
+    # One row: a 2-token tail, candidate 0 (2 tokens), candidate 1 (1 token), one padding slot.
+    group = torch.tensor([-1, -1, 0, 0, 1, -2])
+    offset = torch.tensor([0, 1, 0, 1, 0, 0])
+    allowed = packed_allowed(group, offset)
+    expected = torch.tensor([
+        [1, 0, 0, 0, 0, 0],  # tail token 0: itself
+        [1, 1, 0, 0, 0, 0],  # tail token 1: the tail, causally
+        [1, 1, 1, 0, 0, 0],  # candidate 0: the tail and itself
+        [1, 1, 1, 1, 0, 0],  # candidate 0, second token: the tail and its own tokens
+        [1, 1, 0, 0, 1, 0],  # candidate 1: the tail, never candidate 0
+        [0, 0, 0, 0, 0, 1],  # padding: only itself
+    ], dtype=torch.bool)
+    assert torch.equal(allowed, expected)
