@@ -1,4 +1,4 @@
-"""Figures of a headline run (``scripts/headline_webshop.sh``) for BENCHMARKS.md.
+"""Figures of a headline run (``scripts/headline.sh``) for BENCHMARKS.md.
 
 Prints, from the run folder:
 
