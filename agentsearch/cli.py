@@ -288,6 +288,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--q-icl", action="store_true", help="the Q-model sees the one-shot example")
     p.add_argument("--candidates", type=int, default=5, help="samples per step (paper: 5)")
     p.add_argument("--temperature", type=float, default=1.0, help="temperature of those samples (paper: 1.0)")
+    p.add_argument("--include-greedy", action="store_true",
+                   help="bestofn and qguided also score the agent's greedy action")
     p.add_argument("--compare", default=None,
                    help=f"comma-separated configurations from {','.join(CONFIGS)} "
                         "(default: greedy,qguided with --qmodel, else greedy)")
@@ -313,7 +315,8 @@ def _eval_config(args: argparse.Namespace):
         agent=args.agent, backend=args.backend, agent_options=_key_values(args.agent_opt),
         llm_options=_key_values(args.llm), qmodel=args.qmodel, q_base=args.q_base, q_icl=args.q_icl,
         policy=args.policy,
-        candidates=args.candidates, temperature=args.temperature, compare=compare, max_steps=args.max_steps,
+        candidates=args.candidates, temperature=args.temperature, include_greedy=args.include_greedy,
+        compare=compare, max_steps=args.max_steps,
         seed=args.seed, concurrency=args.concurrency, out=args.out,
     )
 

@@ -80,6 +80,7 @@ class EvalConfig:
         q_icl: whether the Q-model sees the one-shot example; pairs built from lean prompts want ``False``.
         candidates: samples per step for ``bestofn`` and ``qguided`` (paper: 5).
         temperature: sampling temperature of those candidates (paper: 1.0).
+        include_greedy: ``bestofn`` and ``qguided`` also score the agent's greedy action.
         compare: configurations to run, from :data:`CONFIGS`.
         max_steps: step cap per episode (default: the environment's own limit).
         seed: run seed; each task's seed derives from it and the task id, the same in every configuration.
@@ -102,6 +103,7 @@ class EvalConfig:
     q_icl: bool = False
     candidates: int = 5
     temperature: float = 1.0
+    include_greedy: bool = False
     compare: list[str] = field(default_factory=lambda: ["greedy", "qguided"])
     max_steps: int | None = None
     seed: int = 0
@@ -304,6 +306,7 @@ def build_agents(
                     candidates=config.candidates,
                     temperature=config.temperature,
                     name=name,
+                    include_greedy=config.include_greedy,
                 ),
                 config.temperature,
             )
@@ -320,7 +323,8 @@ def build_agents(
             scorer = qmodel_scorer(qmodel, messages_fn)
             agents[name] = (
                 QGuidedAgent(
-                    agent, scorer, candidates=config.candidates, temperature=config.temperature, name=name
+                    agent, scorer, candidates=config.candidates, temperature=config.temperature, name=name,
+                    include_greedy=config.include_greedy,
                 ),
                 config.temperature,
             )

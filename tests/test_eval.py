@@ -111,6 +111,43 @@ def test_qguided_agent_executes_the_highest_scored_candidate():
         QGuidedAgent(inner, likelihood_scorer, candidates=0)
 
 
+class GreedyAwareAgent(FixedAgent):
+    """Proposes ``greedy`` at temperature 0 and the fixed samples otherwise."""
+
+    def __init__(self, greedy, cands):
+        super().__init__(cands)
+        self.greedy = greedy
+
+    async def propose(self, history, n, *, temperature=1.0, valid_actions=None, seed=None):
+        self.calls.append((n, temperature))
+        return [self.greedy] if temperature == 0 else list(self.cands)
+
+
+def test_qguided_agent_can_score_the_greedy_action_among_the_samples():
+    inner = GreedyAwareAgent(candidate("g", -0.1), [candidate("a", -1.0, 2), candidate("g", -0.1, 3)])
+    scores = {"a": 0.2, "g": 0.5}
+    seen = []
+
+    def scorer(history, cands):
+        seen.append([(c.action, c.count) for c in cands])
+        return [scores[c.action] for c in cands]
+
+    history = History("buy", "start")
+    plain = QGuidedAgent(inner, scorer, candidates=5)
+    assert asyncio.run(plain.propose(history, 1))[0].action == "g"
+    assert inner.calls == [(5, 1.0)]
+    inner.calls.clear()
+    with_greedy = QGuidedAgent(inner, scorer, candidates=5, include_greedy=True)
+    assert asyncio.run(with_greedy.propose(history, 1))[0].action == "g"
+    assert inner.calls == [(5, 1.0), (1, 0.0)]
+    # The greedy action comes first and absorbs its sampled duplicate's count.
+    assert seen[-1] == [("g", 4), ("a", 2)]
+    alone = GreedyAwareAgent(candidate("g", -0.1), [candidate("a", -1.0)])
+    scores["a"] = 0.9
+    chosen = asyncio.run(QGuidedAgent(alone, scorer, candidates=5, include_greedy=True).propose(history, 1))
+    assert chosen[0].action == "a"  # the scorer, not the agent, still decides
+
+
 def test_eval_config_validation():
     with pytest.raises(ConfigError, match="Did you mean `greedy`"):
         EvalConfig(compare=["greedi"])

@@ -28,7 +28,7 @@ from agentsearch.agents.base import Agent, Candidate, History
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Message
 
-__all__ = ["QGuidedAgent", "Scorer", "likelihood_scorer", "qmodel_scorer", "rank_candidates"]
+__all__ = ["QGuidedAgent", "Scorer", "likelihood_scorer", "merge_candidates", "qmodel_scorer", "rank_candidates"]
 
 #: Scores the distinct candidates of one state (higher is better); may block (it runs in a thread).
 Scorer = Callable[[History, Sequence[Candidate]], Sequence[float]]
@@ -46,6 +46,17 @@ def rank_candidates(candidates: Sequence[Candidate], scores: Sequence[float]) ->
         dataclasses.replace(candidates[i], extras={**candidates[i].extras, "score": float(scores[i])})
         for i in order
     ]
+
+
+def merge_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """One candidate per action, first occurrence first, with the counts of its duplicates added up."""
+    merged: dict[str, Candidate] = {}
+    for candidate in candidates:
+        seen = merged.get(candidate.action)
+        merged[candidate.action] = (
+            candidate if seen is None else dataclasses.replace(seen, count=seen.count + candidate.count)
+        )
+    return list(merged.values())
 
 
 def qmodel_scorer(qmodel: Any, messages_fn: Callable[[History], list[Message]]) -> Scorer:
@@ -72,6 +83,9 @@ class QGuidedAgent:
         temperature: sampling temperature of the candidates (paper: 1.0); the ``temperature`` passed to
             :meth:`propose` is ignored, since the scorer, not the sampler, makes the choice.
         name: label used in evaluation records.
+        include_greedy: also put the agent's greedy (temperature 0) action among the candidates, so the
+            scorer chooses between the plain agent's step and the alternatives (off in the paper). It
+            costs one more proposal per step; a sampled duplicate of it is merged into it.
     """
 
     def __init__(
@@ -82,6 +96,7 @@ class QGuidedAgent:
         candidates: int = 5,
         temperature: float = 1.0,
         name: str = "qguided",
+        include_greedy: bool = False,
     ) -> None:
         if candidates < 1:
             raise ConfigError(f"Expected `candidates` >= 1, got {candidates}.")
@@ -92,13 +107,15 @@ class QGuidedAgent:
         self.candidates = candidates
         self.temperature = temperature
         self.name = name
+        self.include_greedy = include_greedy
 
     @property
     def env_name(self) -> str:
         return self.agent.env_name
 
     def __repr__(self) -> str:
-        return f"QGuidedAgent({self.agent!r}, candidates={self.candidates}, temperature={self.temperature})"
+        return (f"QGuidedAgent({self.agent!r}, candidates={self.candidates}, temperature={self.temperature}, "
+                f"include_greedy={self.include_greedy})")
 
     def messages(self, history: History) -> list[Message]:
         return self.agent.messages(history)
@@ -122,6 +139,9 @@ class QGuidedAgent:
             valid_actions=valid_actions,
             seed=seed,
         )
+        if self.include_greedy:
+            greedy = await self.agent.propose(history, 1, temperature=0.0, valid_actions=valid_actions, seed=seed)
+            proposals = merge_candidates([*greedy, *proposals])
         if len(proposals) == 1:  # nothing to choose between: skip the scorer
             return list(proposals)
         scores = await asyncio.to_thread(self.scorer, history, proposals)
