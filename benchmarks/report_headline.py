@@ -8,7 +8,7 @@ Prints, from the run folder:
 * the evaluation (issue 7): per configuration, mean score and success rate with 95% bootstrap
   intervals, on the test tasks every configuration finished.
 
-Usage: ``python benchmarks/report_headline.py runs/ws [--first 100]``
+Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]``
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="the run folder (runs/ws)")
     parser.add_argument("--first", type=int, default=100, help="train tasks compared with greedy")
+    parser.add_argument("--eval", default="eval", help="the evaluation folder inside the run folder")
     args = parser.parse_args()
 
     mcts = list(read_trees(args.run / "trees.jsonl"))
@@ -56,7 +57,7 @@ def main() -> None:
     }
     print(json.dumps(report, indent=2))
 
-    episodes_path = args.run / "eval" / "episodes.jsonl"
+    episodes_path = args.run / args.eval / "episodes.jsonl"
     if episodes_path.exists():
         records = read_episodes(episodes_path)
         configs = sorted({r["config"] for r in records})
