@@ -6,7 +6,8 @@ Prints, from the run folder:
   and reward > 0 against the greedy agent on the same tasks, mean best reward, nodes and pairs per tree,
   and each search's own nodes/s; then the same for every MCTS tree;
 * the evaluation (issue 7): per configuration, mean score and success rate with 95% bootstrap
-  intervals, on the test tasks every configuration finished.
+  intervals, on the test tasks every configuration finished, and each configuration's paired difference
+  in score from greedy.
 
 Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]``
 """
@@ -18,7 +19,7 @@ import json
 from pathlib import Path
 
 from agentsearch.data import preference_pairs, tree_stats
-from agentsearch.eval import format_table, read_episodes, summarize
+from agentsearch.eval import bootstrap_ci, format_table, read_episodes, summarize
 from agentsearch.search.tree import read_trees
 
 
@@ -65,6 +66,13 @@ def main() -> None:
         summaries = summarize([r for r in records if r["task_id"] in finished])
         print(f"\nevaluation on {len(finished)} test tasks finished by every configuration ({configs}):")
         print(format_table(summaries))
+        # Paired over tasks (same tasks and seeds in every configuration): tighter than comparing the
+        # two marginal intervals.
+        score = {(r["config"], r["task_id"]): r["score"] for r in records}
+        for config in configs:
+            if config != "greedy" and "greedy" in configs:
+                diff = bootstrap_ci([score[config, t] - score["greedy", t] for t in sorted(finished)])
+                print(f"{config} - greedy, mean score per task: {diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
 
 
 if __name__ == "__main__":
