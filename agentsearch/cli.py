@@ -161,6 +161,9 @@ def _add_pairs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("trees", nargs="+", help="trees JSONL files written by `agentsearch collect`")
     p.add_argument("--strategy", default="best_path_extremes", choices=sorted(STRATEGIES))
     p.add_argument("--min-gap", type=float, default=0.0, help="smallest Q gap of a pair")
+    p.add_argument("--min-visits", type=int, default=0,
+                   help="fewest visits a non-terminal action needs to enter a pair (0: the paper; 1: only "
+                        "actions the search explored)")
     p.add_argument("--out", required=True, help="pairs JSONL (TRL conversational preference format)")
     p.add_argument("--values", default=None, help="also write per-step value labels to this JSONL file")
     p.set_defaults(handler=_pairs)
@@ -177,7 +180,7 @@ def _pairs(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             trees += 1
-            pairs += preference_pairs(tree, args.strategy, min_gap=args.min_gap)
+            pairs += preference_pairs(tree, args.strategy, min_gap=args.min_gap, min_visits=args.min_visits)
             if args.values:
                 values += value_labels(tree)
     write_jsonl(pairs, args.out)

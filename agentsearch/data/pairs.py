@@ -32,14 +32,18 @@ __all__ = ["STRATEGIES", "preference_pairs"]
 Triple = tuple[int, int, int]
 
 
-def _children(tree: SearchTree, node: int) -> list[int]:
-    return [c for c in tree.children(node) if not tree.diverged[c]]
+def _children(tree: SearchTree, node: int, min_visits: int = 0) -> list[int]:
+    """Children that may enter a pair: not diverged, and visited ``min_visits`` times or terminal."""
+    return [
+        c for c in tree.children(node)
+        if not tree.diverged[c] and (tree.visits[c] >= min_visits or tree.terminal[c])
+    ]
 
 
-def best_path_extremes(tree: SearchTree, *, min_gap: float = 0.0) -> Iterator[Triple]:
+def best_path_extremes(tree: SearchTree, *, min_gap: float = 0.0, min_visits: int = 0) -> Iterator[Triple]:
     """Zhai et al.: per state on the best path, argmax-Q child vs argmin-Q child."""
     for state in tree.best_path:
-        children = _children(tree, state)
+        children = _children(tree, state, min_visits)
         if len(children) < 2:
             continue
         qs = [tree.q(c) for c in children]
@@ -48,20 +52,21 @@ def best_path_extremes(tree: SearchTree, *, min_gap: float = 0.0) -> Iterator[Tr
             yield state, children[hi], children[lo]
 
 
-def all_siblings(tree: SearchTree, *, min_gap: float = 0.0) -> Iterator[Triple]:
+def all_siblings(tree: SearchTree, *, min_gap: float = 0.0, min_visits: int = 0) -> Iterator[Triple]:
     """Agent Q: every sibling pair with ``|Q_w - Q_l| >= min_gap`` (ties never form a pair)."""
     for state in range(tree.num_nodes):
-        for a, b in itertools.combinations(_children(tree, state), 2):
+        for a, b in itertools.combinations(_children(tree, state, min_visits), 2):
             gap = tree.q(a) - tree.q(b)
             if gap != 0 and abs(gap) >= min_gap:
                 yield (state, a, b) if gap > 0 else (state, b, a)
 
 
-def success_path_vs_failed(tree: SearchTree, *, min_gap: float = 0.0) -> Iterator[Triple]:
+def success_path_vs_failed(tree: SearchTree, *, min_gap: float = 0.0, min_visits: int = 1) -> Iterator[Triple]:
     """TP-LLaMA: on the path to the first winning node, the on-path child vs each failed sibling.
 
     A sibling has failed when it was explored (visited, or terminal) and no node below it won;
-    unexplored siblings carry no evidence and are skipped. ``min_gap`` is not used (labels are binary).
+    unexplored siblings carry no evidence and are skipped (``min_visits`` is at least 1 here). ``min_gap``
+    is not used (labels are binary).
     """
     winners = [n for n in range(tree.num_nodes) if tree.won[n] and not tree.diverged[n]]
     if not winners:
@@ -71,9 +76,8 @@ def success_path_vs_failed(tree: SearchTree, *, min_gap: float = 0.0) -> Iterato
         won_below.update(tree.path(winner))
     path = tree.path(winners[0])
     for state, on_path in zip(path, path[1:], strict=False):
-        for sibling in _children(tree, state):
-            explored = tree.visits[sibling] > 0 or tree.terminal[sibling]
-            if sibling != on_path and sibling not in won_below and explored:
+        for sibling in _children(tree, state, max(min_visits, 1)):
+            if sibling != on_path and sibling not in won_below:
                 yield state, on_path, sibling
 
 
@@ -89,6 +93,7 @@ def preference_pairs(
     strategy: str = "best_path_extremes",
     *,
     min_gap: float = 0.0,
+    min_visits: int = 0,
     messages_fn: MessagesFn | None = None,
 ) -> list[dict[str, Any]]:
     """Step-level preference records of ``tree`` under ``strategy`` (see the module docstring).
@@ -97,6 +102,10 @@ def preference_pairs(
         tree: a finished search tree (``best_path`` filled).
         strategy: a key of :data:`STRATEGIES`.
         min_gap: smallest Q gap a pair may have.
+        min_visits: fewest visits a non-terminal child needs to enter a pair. 0 (the paper) lets a child
+            the search never selected stand in with its initial value (0, or the invalid-action
+            penalty), so an unexplored action can be "chosen" over one whose rollout hit the depth limit;
+            1 keeps only children with a Monte-Carlo estimate.
         messages_fn: renders a history into the agent's chat (``agent.messages``); by default the prompts
             stored in the tree are used, so no agent or model is needed.
 
@@ -109,7 +118,7 @@ def preference_pairs(
             f"{did_you_mean(strategy, STRATEGIES)}"
         )
     records = []
-    for state, chosen, rejected in STRATEGIES[strategy](tree, min_gap=min_gap):
+    for state, chosen, rejected in STRATEGIES[strategy](tree, min_gap=min_gap, min_visits=min_visits):
         q_chosen, q_rejected = tree.q(chosen), tree.q(rejected)
         records.append(
             {

@@ -137,6 +137,17 @@ def test_all_siblings():
     ]
 
 
+def test_min_visits_keeps_only_explored_actions():
+    tree, ids = hand_tree()
+    a, b, d, e = (ids[k] for k in "ABDE")
+    # C (invalid, never selected) and F (never selected) drop out; terminal D and E stay though unvisited
+    # by rollouts below them. At the root, A (0.625) vs B (0.0) is then the extreme pair.
+    explored = preference_pairs(tree, "best_path_extremes", min_visits=1)
+    assert triples(explored) == [(ROOT, a, b), (a, d, e)]
+    assert triples(preference_pairs(tree, "all_siblings", min_visits=1)) == [(ROOT, a, b), (a, d, e)]
+    assert triples(preference_pairs(tree, "all_siblings", min_visits=3)) == [(a, d, e)]
+
+
 def test_success_path_vs_failed():
     tree, ids = hand_tree()
     # B failed (explored, no win below); C and F were never explored; E is a failed terminal.
