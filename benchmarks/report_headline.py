@@ -72,7 +72,8 @@ def main() -> None:
         for config in configs:
             if config != "greedy" and "greedy" in configs:
                 diff = bootstrap_ci([score[config, t] - score["greedy", t] for t in sorted(finished)])
-                print(f"{config} - greedy, mean score per task: {diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
+                print(f"{config} - greedy, mean score per task: "
+                      f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ from agentsearch.agents.base import Agent, Candidate, History
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Message
 
-__all__ = ["QGuidedAgent", "Scorer", "likelihood_scorer", "merge_candidates", "qmodel_scorer", "rank_candidates"]
+__all__ = [
+    "QGuidedAgent", "Scorer", "likelihood_scorer", "merge_candidates", "qmodel_scorer", "rank_candidates",
+]
 
 #: Scores the distinct candidates of one state (higher is better); may block (it runs in a thread).
 Scorer = Callable[[History, Sequence[Candidate]], Sequence[float]]
@@ -140,7 +142,9 @@ class QGuidedAgent:
             seed=seed,
         )
         if self.include_greedy:
-            greedy = await self.agent.propose(history, 1, temperature=0.0, valid_actions=valid_actions, seed=seed)
+            greedy = await self.agent.propose(
+                history, 1, temperature=0.0, valid_actions=valid_actions, seed=seed
+            )
             proposals = merge_candidates([*greedy, *proposals])
         if len(proposals) == 1:  # nothing to choose between: skip the scorer
             return list(proposals)

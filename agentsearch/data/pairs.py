@@ -61,7 +61,9 @@ def all_siblings(tree: SearchTree, *, min_gap: float = 0.0, min_visits: int = 0)
                 yield (state, a, b) if gap > 0 else (state, b, a)
 
 
-def success_path_vs_failed(tree: SearchTree, *, min_gap: float = 0.0, min_visits: int = 1) -> Iterator[Triple]:
+def success_path_vs_failed(
+    tree: SearchTree, *, min_gap: float = 0.0, min_visits: int = 1
+) -> Iterator[Triple]:
     """TP-LLaMA: on the path to the first winning node, the on-path child vs each failed sibling.
 
     A sibling has failed when it was explored (visited, or terminal) and no node below it won;

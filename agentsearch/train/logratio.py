@@ -110,8 +110,8 @@ def adapter_logprob_pairs(
          _mask(torch.ones(history, history, dtype=torch.bool, device=device).tril(), backbone)),
     ]
     if inputs:
-        allowed = torch.cat([torch.ones(len(inputs), history, dtype=torch.bool), packed_allowed(owner, offset)],
-                            dim=1)
+        history_keys = torch.ones(len(inputs), history, dtype=torch.bool)
+        allowed = torch.cat([history_keys, packed_allowed(owner, offset)], dim=1)
         segments.append((torch.tensor([inputs], device=device), (history + offset)[None].to(device),
                          _mask(allowed.to(device), backbone)))
 
