@@ -134,7 +134,7 @@ class QGuidedAgent:
         """The ``n`` best-scored distinct candidates among ``max(n, candidates)`` samples, best first."""
         if n < 1:
             raise ValueError(f"Expected `n` >= 1, got {n}.")
-        proposals = await self.agent.propose(
+        sampling = self.agent.propose(
             history,
             max(n, self.candidates),
             temperature=self.temperature,
@@ -142,10 +142,14 @@ class QGuidedAgent:
             seed=seed,
         )
         if self.include_greedy:
-            greedy = await self.agent.propose(
+            # Both requests go out at once, so a batching backend serves them in the same pass.
+            greedy_step = self.agent.propose(
                 history, 1, temperature=0.0, valid_actions=valid_actions, seed=seed
             )
+            proposals, greedy = await asyncio.gather(sampling, greedy_step)
             proposals = merge_candidates([*greedy, *proposals])
+        else:
+            proposals = await sampling
         if len(proposals) == 1:  # nothing to choose between: skip the scorer
             return list(proposals)
         scores = await asyncio.to_thread(self.scorer, history, proposals)
