@@ -63,11 +63,11 @@ alfworld)
 esac
 
 mkdir -p "$OUT"
-agent_flags() { local kv; for kv in "${AGENT[@]}"; do printf -- '%s\n' "$1" "$kv"; done; }
-mapfile -t EVAL_AGENT < <(agent_flags --agent-opt)
-AGENT+=("${COLLECT_ONLY[@]}")
-mapfile -t COLLECT_AGENT < <(agent_flags --agent)
-mapfile -t SEARCH_FLAGS < <(for kv in "${SEARCH[@]}"; do printf -- '--search\n%s\n' "$kv"; done)
+# `repeat_flag --agent a b` prints `--agent a --agent b`, one word per line, for mapfile.
+repeat_flag() { local flag=$1 kv; shift; for kv in "$@"; do printf -- '%s\n' "$flag" "$kv"; done; }
+mapfile -t EVAL_AGENT < <(repeat_flag --agent-opt "${AGENT[@]}")
+mapfile -t COLLECT_AGENT < <(repeat_flag --agent "${AGENT[@]}" "${COLLECT_ONLY[@]}")
+mapfile -t SEARCH_FLAGS < <(repeat_flag --search "${SEARCH[@]}")
 COLLECT=(--env "$ENV_NAME" --split train --model smollm2-135m --backend hf --concurrency 16 --no-progress)
 
 agentsearch -v collect "${COLLECT[@]}" "${COLLECT_AGENT[@]}" "${TRAIN_SELECT[@]}" --algo mcts \
