@@ -160,6 +160,14 @@ class TextEnv(gym.Env[str, str]):
     def _set_state(self, state: Any) -> None:
         raise NotImplementedError
 
+    def expert_plan(self) -> list[str] | None:
+        """Actions that win the task from the current state (for demonstrations); ``None`` without an expert.
+
+        Environments with an expert override this: ALFWorld's walkthrough or planner, WebShop's
+        instruction-query expert, math's reference steps.
+        """
+        return None
+
     def _has_task(self, task_id: str) -> bool:
         """Whether ``task_id`` exists; subclasses with a faster lookup than the split lists override it."""
         return any(task_id in self.task_ids(split) for split in SPLITS)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from agentsearch.agents import make_prompt
 from agentsearch.agents.alfworld import TASK_KINDS, task_kind
 from agentsearch.agents.prompts import EXAMPLES_FILE
 from agentsearch.envs import make
@@ -30,74 +30,6 @@ logger = logging.getLogger("make_prompt_examples")
 
 #: Longest example accepted (steps); short examples keep prompts lean on CPU.
 MAX_EXAMPLE_STEPS = 12
-_ARGUMENT = re.compile(r"^(\w+)\[(.*)\]$")
-
-
-# ---------------------------------------------------------------------------- thoughts
-def webshop_thought(action: str, instruction: str, observation: str) -> str:
-    """A thought for a WebShop expert action, given the page it was taken on."""
-    match = _ARGUMENT.match(action)
-    verb, value = (match.group(1), match.group(2)) if match else ("", action)
-    lowered = value.lower()
-    if verb == "search":
-        return "I think I should use the search bar to look for the product I need."
-    if lowered == "buy now":
-        return "I think I have found the right product with the options I need, so I will buy it now."
-    if lowered == "next >":
-        return "I think none of these products match well, so I will look at the next page."
-    if lowered in ("< prev", "back to search"):
-        return "I think this is not what I need, so I will go back."
-    if lowered in ("description", "features", "reviews"):
-        return f"I think I should read the {lowered} to check that this product matches."
-    if "Total results:" in observation and value.upper() in observation:  # a product id on a results page
-        return f"I think {value.upper()} matches what I am looking for, so I will open it."
-    return f"I think I should select '{value}', as the instruction asks for it."
-
-
-# The object a goal sentence names: "put a hot {obj} in ...", "look at {obj} under ...", ...
-_GOAL_OBJECT = re.compile(
-    r"^(?:put (?:a|some|two) (?:(?:clean|hot|cool) )?|(?:clean|heat|cool) some "
-    r"|look at |examine the |find two )(\w+)"
-)
-
-
-def alfworld_thought(action: str, instruction: str, step: int) -> str:
-    """A thought for an ALFWorld walkthrough command (ReAct-style plans and checks)."""
-    words = action.split()
-    verb = words[0] if words else ""
-    if verb == "go":
-        target = " ".join(words[2:])
-        goal = _GOAL_OBJECT.match(instruction.lower())
-        if step == 0 and goal is not None:
-            return f"To solve the task, I need to find a {goal.group(1)} first. I will look at the {target}."
-        return f"Next, I should go to the {target}."
-    if verb == "open":
-        return f"The {' '.join(words[1:])} is closed, so I will open it."
-    if verb == "take":
-        obj, _, recep = " ".join(words[1:]).partition(" from ")
-        return f"I found the {obj}. I will take it from the {recep}."
-    if verb in ("put", "move"):
-        obj, recep = ([*re.split(r" (?:in/on|in|on|to) ", " ".join(words[1:]), maxsplit=1), ""])[:2]
-        return f"Now I put the {obj} in/on the {recep}."
-    if verb in ("heat", "cool", "clean"):
-        obj, _, tool = " ".join(words[1:]).partition(" with ")
-        return f"Now I {verb} the {obj} with the {tool}."
-    if verb == "use":
-        return f"Now I turn on the {' '.join(words[1:])} to look at the object under its light."
-    if verb == "examine":
-        return f"I will examine the {' '.join(words[1:])}."
-    return "I should look around."
-
-
-def math_thought(action: str, instruction: str, step: int) -> str:
-    """Math steps carry their own reasoning; the thought says what the step does."""
-    if "answer is" in action.lower():
-        return "I have everything I need, so I can state the final answer."
-    return (
-        "I think I should work out the next quantity the question needs."
-        if step
-        else ("I think I should start from the numbers the question gives.")
-    )
 
 
 # ---------------------------------------------------------------------------- recording
@@ -106,18 +38,15 @@ def record(
     env_name: str,
     task_id: str,
     actions: Sequence[str],
-    thought: Callable[..., str],
     kind: str = "",
 ) -> dict[str, Any]:
     """Play ``actions`` on ``task_id`` and return the example record; the expert must win."""
+    thought = make_prompt(env_name).demo_thought
     observation, info = env.reset(options={"task_id": task_id})
     instruction = info["instruction"]
     steps = []
     for index, action in enumerate(actions):
-        if env_name == "webshop":
-            why = thought(action, instruction, observation)
-        else:
-            why = thought(action, instruction, index)
+        why = thought(action, instruction, observation, index)
         next_observation, _, terminated, truncated, info = env.step(action)
         if info["invalid_action"]:
             raise RuntimeError(f"{env_name} task {task_id}: expert action {action!r} was rejected.")
@@ -151,7 +80,7 @@ def webshop_examples() -> list[dict[str, Any]]:
         actions = oracle_actions(env)
         # An example that picks an option teaches the model the item page; skip bare purchases.
         if _short_enough(actions) and len(actions) >= 4:
-            return [record(env, "webshop", task_id, actions, webshop_thought)]
+            return [record(env, "webshop", task_id, actions)]
     raise RuntimeError("No WebShop train task has a short oracle solution with an option click.")
 
 
@@ -165,7 +94,7 @@ def alfworld_examples() -> list[dict[str, Any]]:
             continue
         actions = info["walkthrough"]
         if _short_enough(actions):
-            found[kind] = record(env, "alfworld", task_id, actions, alfworld_thought, kind=kind)
+            found[kind] = record(env, "alfworld", task_id, actions, kind=kind)
         if len(found) == len(TASK_KINDS):
             break
     missing = set(TASK_KINDS) - set(found)
@@ -182,7 +111,7 @@ def math_examples() -> list[dict[str, Any]]:
         if 3 <= len(problem.steps) <= 4:
             # Labelled as the model should write them; the environment strips the label.
             steps = [f"Step {index}: {step}" for index, step in enumerate(problem.steps, start=1)]
-            return [record(env, "math", problem.id, steps, math_thought)]
+            return [record(env, "math", problem.id, steps)]
     raise RuntimeError("No math train problem with a 3-4 step reference solution.")
 
 

@@ -86,14 +86,19 @@ def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
             ``generate(request)``/``score(prompt, continuations)`` such as a batcher shared by many agents.
         **options: :class:`LLMAgent` keyword arguments (``react``, ``icl``, ``action_mode``,
             ``max_tokens``, ``tokenizer``, ``context_tokens`` ...). The tokenizer defaults to the
-            backend's, the context to the backend's ``max_context`` capped at 4096 tokens.
+            backend's, the context to the backend's ``max_context`` capped at 4096 tokens. A policy
+            fine-tuned by ``train-sft`` for ``env_name`` defaults to the ``react``/``icl`` it was trained
+            with (:func:`agentsearch.llm.models.agent_defaults`).
     """
+    from agentsearch.llm.models import agent_defaults
+
     known = [name for name in inspect.signature(LLMAgent).parameters if name not in ("prompt", "backend")]
     for name in options:
         if name not in known:
             raise ConfigError(
                 f"Unknown agent option {name!r}; expected one of {known}.{did_you_mean(name, known)}"
             )
+    options = {**agent_defaults(_attribute_of(llm_or_batcher, "model_name"), env_name), **options}
     prompt = make_prompt(env_name)
     backend = llm_or_batcher
     if not inspect.iscoroutinefunction(getattr(backend, "generate", None)):

@@ -8,10 +8,12 @@ In ``action_mode="score_valid"`` every admissible command is scored.
 
 from __future__ import annotations
 
+import re
+
 from agentsearch.agents.parsing import parse_alfworld_action
 from agentsearch.agents.prompts import EnvPrompt, load_examples
 
-__all__ = ["TASK_KINDS", "instruction", "make_prompt", "task_kind"]
+__all__ = ["TASK_KINDS", "demo_thought", "instruction", "make_prompt", "task_kind"]
 
 #: ReAct's prompt keys for the six ALFWorld task types.
 TASK_KINDS: tuple[str, ...] = ("put", "clean", "heat", "cool", "examine", "puttwo")
@@ -66,6 +68,41 @@ def _format_task(instruction_: str, observation: str) -> str:
     return observation
 
 
+# The object a goal sentence names: "put a hot {obj} in ...", "look at {obj} under ...", ...
+_GOAL_OBJECT = re.compile(
+    r"^(?:put (?:a|some|two) (?:(?:clean|hot|cool) )?|(?:clean|heat|cool) some "
+    r"|look at |examine the |find two )(\w+)"
+)
+
+
+def demo_thought(action: str, instruction: str, observation: str, step: int) -> str:
+    """A templated thought for an expert command (ReAct-style plans and checks)."""
+    words = action.split()
+    verb = words[0] if words else ""
+    if verb == "go":
+        target = " ".join(words[2:])
+        goal = _GOAL_OBJECT.match(instruction.lower())
+        if step == 0 and goal is not None:
+            return f"To solve the task, I need to find a {goal.group(1)} first. I will look at the {target}."
+        return f"Next, I should go to the {target}."
+    if verb == "open":
+        return f"The {' '.join(words[1:])} is closed, so I will open it."
+    if verb == "take":
+        obj, _, recep = " ".join(words[1:]).partition(" from ")
+        return f"I found the {obj}. I will take it from the {recep}."
+    if verb in ("put", "move"):
+        obj, recep = ([*re.split(r" (?:in/on|in|on|to) ", " ".join(words[1:]), maxsplit=1), ""])[:2]
+        return f"Now I put the {obj} in/on the {recep}."
+    if verb in ("heat", "cool", "clean"):
+        obj, _, tool = " ".join(words[1:]).partition(" with ")
+        return f"Now I {verb} the {obj} with the {tool}."
+    if verb == "use":
+        return f"Now I turn on the {' '.join(words[1:])} to look at the object under its light."
+    if verb == "examine":
+        return f"I will examine the {' '.join(words[1:])}."
+    return "I should look around."
+
+
 def make_prompt() -> EnvPrompt:
     examples = tuple(e for e in load_examples() if e.env_name == "alfworld")
     # Speak the same put/move wording as the game files the examples were recorded in.
@@ -78,5 +115,6 @@ def make_prompt() -> EnvPrompt:
         parse=parse_alfworld_action,
         format_task=_format_task,
         kind_of=task_kind,
+        demo_thought=demo_thought,
         examples=examples,
     )

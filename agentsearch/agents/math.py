@@ -13,7 +13,7 @@ from __future__ import annotations
 from agentsearch.agents.parsing import format_response, parse_math_action
 from agentsearch.agents.prompts import EnvPrompt, load_examples
 
-__all__ = ["CONTINUE", "INSTRUCTION", "INSTRUCTION_ACT", "make_prompt", "respond"]
+__all__ = ["CONTINUE", "INSTRUCTION", "INSTRUCTION_ACT", "demo_thought", "make_prompt", "respond"]
 
 #: The user turn after each step.
 CONTINUE = "Continue with the next step."
@@ -44,6 +44,15 @@ def respond(action: str, thought: str | None) -> str:
     return action if thought is None else format_response(action, thought)
 
 
+def demo_thought(action: str, instruction: str, observation: str, step: int) -> str:
+    """Math steps carry their own reasoning; the thought says what the step does."""
+    if "answer is" in action.lower():
+        return "I have everything I need, so I can state the final answer."
+    if step:
+        return "I think I should work out the next quantity the question needs."
+    return "I think I should start from the numbers the question gives."
+
+
 def make_prompt() -> EnvPrompt:
     examples = tuple(e for e in load_examples() if e.env_name == "math")
     return EnvPrompt(
@@ -57,5 +66,6 @@ def make_prompt() -> EnvPrompt:
         scorable_actions=lambda valid_actions, observation: None,
         # One step per answer: stop where the model starts the next step or invents an observation.
         stop=("\nObservation", "\nThought", "\nStep "),
+        demo_thought=demo_thought,
         examples=examples,
     )

@@ -118,6 +118,8 @@ class EnvPrompt:
             ``action_mode="score_valid"`` forces before generating the rest (WebShop's ``search[``),
             or ``None``.
         stop: stop strings that end a response (a model inventing the next observation).
+        demo_thought: ``(action, instruction, observation it is taken on, step index)`` -> the templated
+            thought of an expert action, for ReAct demonstrations and few-shot examples.
         examples: the few-shot examples to choose from.
     """
 
@@ -134,6 +136,9 @@ class EnvPrompt:
     )
     action_prefix: Callable[[Sequence[str] | None], str | None] = lambda valid_actions: None
     stop: tuple[str, ...] = ("\nObservation",)
+    demo_thought: Callable[[str, str, str, int], str] = lambda action, instruction, observation, step: (
+        f"I think I should {action}."
+    )
     examples: tuple[Example, ...] = field(default=(), repr=False)
 
     def example_for(self, instruction: str) -> Example | None:

@@ -11,12 +11,15 @@ among the clickables.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from agentsearch.agents.parsing import parse_webshop_action
 from agentsearch.agents.prompts import EnvPrompt, load_examples
 
-__all__ = ["INSTRUCTION", "INSTRUCTION_ACT", "action_prefix", "make_prompt", "scorable_actions"]
+__all__ = [
+    "INSTRUCTION", "INSTRUCTION_ACT", "action_prefix", "demo_thought", "make_prompt", "scorable_actions",
+]
 
 _BODY = """You are shopping online in WebShop. You are given an instruction that describes a product \
 to buy. Each round you see the current web page as an observation: its text segments are separated \
@@ -61,6 +64,29 @@ def action_prefix(valid_actions: Sequence[str] | None) -> str | None:
     return None
 
 
+_ARGUMENT = re.compile(r"^(\w+)\[(.*)\]$")
+
+
+def demo_thought(action: str, instruction: str, observation: str, step: int) -> str:
+    """The templated thought of an expert action, given the page it is taken on (ETO's ``I think`` style)."""
+    match = _ARGUMENT.match(action)
+    verb, value = (match.group(1), match.group(2)) if match else ("", action)
+    lowered = value.lower()
+    if verb == "search":
+        return "I think I should use the search bar to look for the product I need."
+    if lowered == "buy now":
+        return "I think I have found the right product with the options I need, so I will buy it now."
+    if lowered == "next >":
+        return "I think none of these products match well, so I will look at the next page."
+    if lowered in ("< prev", "back to search"):
+        return "I think this is not what I need, so I will go back."
+    if lowered in ("description", "features", "reviews"):
+        return f"I think I should read the {lowered} to check that this product matches."
+    if "Total results:" in observation and value.upper() in observation:  # a product id on a results page
+        return f"I think {value.upper()} matches what I am looking for, so I will open it."
+    return f"I think I should select '{value}', as the instruction asks for it."
+
+
 def _format_observation(observation: str) -> str:
     return "Observation:\n" + observation
 
@@ -79,5 +105,6 @@ def make_prompt() -> EnvPrompt:
         format_observation=_format_observation,
         scorable_actions=scorable_actions,
         action_prefix=action_prefix,
+        demo_thought=demo_thought,
         examples=tuple(e for e in load_examples() if e.env_name == "webshop"),
     )

@@ -153,6 +153,14 @@ class MathEnv(TextEnv):
             raise EnvError("Call reset() first.")
         return self._problem
 
+    def expert_plan(self) -> list[str] | None:
+        """The rest of the reference solution, labelled ``Step k: ...``, while the steps so far follow it."""
+        problem = self.current_problem
+        done = len(self._steps)
+        if self._answer is not None or self._steps != problem.steps[:done]:
+            return None
+        return [f"Step {k}: {step}" for k, step in enumerate(problem.steps[done:], start=done + 1)]
+
     # ------------------------------------------------------------------ TextEnv hooks
     def _reset_task(self, task_id: str) -> tuple[str, str, dict[str, Any]]:
         self._problem = self.problem(task_id)

@@ -268,6 +268,17 @@ class WebShopEnv(TextEnv):
     def state(self) -> PageState:
         return self._state
 
+    def expert_plan(self) -> list[str] | None:
+        """The instruction-query expert's actions (:func:`~agentsearch.envs.webshop.oracle.expert_actions`).
+
+        Only from the search page of a fresh episode; ``None`` elsewhere or when its query misses the product.
+        """
+        from agentsearch.envs.webshop.oracle import expert_actions
+
+        if self.step_count != 0:
+            return None
+        return expert_actions(self)
+
     # ------------------------------------------------------------------ TextEnv hooks
     def _reset_task(self, task_id: str) -> tuple[str, str, dict[str, Any]]:
         self._goal = self.world.goals[int(task_id)]

@@ -9,7 +9,9 @@ reward of 1.0 proves the goal is reachable through the environment's own search 
 2. ``click[next >]`` to the results page that lists it, ``click[<asin>]``;
 3. ``click[<value>]`` for each goal option value the product offers, then ``click[buy now]``.
 
-The action lists it produces also serve as demonstrations.
+:func:`expert_actions` is the non-privileged variant behind ``WebShopEnv.expert_plan()`` and the
+demonstrations: its query is the instruction without its price clause (a policy can read it), never the
+product's title; it still clicks the goal's product and options, which the instruction describes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from agentsearch.envs.webshop.env import WebShopEnv
 from agentsearch.envs.webshop.pages import PRODUCT_WINDOW
 from agentsearch.errors import EnvError
 
-__all__ = ["OracleResult", "oracle_actions", "run_oracle"]
+__all__ = ["OracleResult", "expert_actions", "instruction_query", "oracle_actions", "run_oracle"]
 
 _PRICE_CLAUSE = re.compile(r", and price lower than [\d.]+ dollars$")
 
@@ -40,25 +42,45 @@ def _clean_query(text: str) -> str:
     return " ".join(re.sub(r"[\[\]\n]", " ", text).split()).lower()
 
 
+def instruction_query(instruction: str) -> str:
+    """The search query a policy can write from the instruction alone: the instruction without its price."""
+    return _clean_query(_PRICE_CLAUSE.sub("", instruction))
+
+
 def oracle_actions(env: WebShopEnv) -> list[str]:
     """The actions that buy the current goal's product with its options (the env must be freshly reset)."""
     goal = env.goal
-    world = env.world
-    product = world.product(goal.asin)
+    product = env.world.product(goal.asin)
     candidates = (
         _clean_query(product.title),
         # In large catalogs many products share a title: add what sets the goal's product apart.
         _clean_query(" ".join([product.title, *goal.option_values(), *product.attributes])),
-        _clean_query(_PRICE_CLAUSE.sub("", goal.instruction_text)),
+        instruction_query(goal.instruction_text),
         _clean_query(product.query),
     )
-    for query in candidates:
+    actions = _purchase(env, candidates)
+    if actions is None:
+        raise EnvError(f"The goal's product {goal.asin} is not among the top hits of any oracle query.")
+    return actions
+
+
+def expert_actions(env: WebShopEnv) -> list[str] | None:
+    """The non-privileged expert's actions, or ``None`` when its query does not find the goal's product."""
+    return _purchase(env, (instruction_query(env.goal.instruction_text),))
+
+
+def _purchase(env: WebShopEnv, queries: tuple[str, ...]) -> list[str] | None:
+    """Search the first query whose top hits hold the goal's product, page to it, pick its options, buy."""
+    goal = env.goal
+    world = env.world
+    for query in queries:
         hits = [p.asin for p in world.results(tuple(query.split(" ")))]
         if goal.asin in hits:
             rank = hits.index(goal.asin)
             break
     else:
-        raise EnvError(f"The goal's product {goal.asin} is not among the top hits of any oracle query.")
+        return None
+    product = world.product(goal.asin)
     actions = [f"search[{query}]"]
     actions += ["click[next >]"] * (rank // PRODUCT_WINDOW)
     actions.append(f"click[{goal.asin.lower()}]")
