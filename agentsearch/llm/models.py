@@ -9,6 +9,10 @@ Names:
   template, seeded and saved to the cache, for fast tests. Its outputs are noise.
 * a local Hugging Face model folder (has ``config.json``): used as it is.
 * a ``.gguf`` file: converted once to a safetensors folder in the cache, like ``smollm2-135m``.
+* ``"smollm2-135m-webshop-sft"``: the WebShop SFT policy, a LoRA adapter shipped in
+  ``data/policies/`` (built by ``scripts/train_policies.sh``).
+* a PEFT adapter folder (has ``adapter_config.json``, e.g. a ``train-sft`` output): merged into its base
+  once and cached as a full folder, so every backend and trainer loads it like any model.
 
 Every name resolves to a folder on disk (:func:`model_path`) because TRL re-creates reference models
 from ``config._name_or_path`` and vLLM loads from a path. Conversions build into a temporary folder
@@ -36,13 +40,15 @@ from typing import TYPE_CHECKING
 from filelock import FileLock
 
 from agentsearch.errors import ConfigError, did_you_mean
-from agentsearch.paths import cache_dir
+from agentsearch.paths import cache_dir, data_dir
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["MODELS", "resolve_model", "model_path", "load_model", "load_tokenizer"]
+__all__ = [
+    "MODELS", "POLICIES", "agent_defaults", "resolve_model", "model_path", "load_model", "load_tokenizer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +147,65 @@ def _build_tiny_random(out: Path) -> None:
     AutoTokenizer.from_pretrained(base).save_pretrained(out)
 
 
+#: Files that record how an adapter folder was trained, and under which key they name its base model.
+_TRAINING_RECORDS = ("agentsearch_sft.json", "agentsearch_meta.json")
+#: The SFT record: agents using the policy default to the options it was trained with.
+SFT_RECORD = "agentsearch_sft.json"
+
+
+def _adapter_base(adapter: Path) -> str:
+    """The base model an adapter folder was trained on: its training record, else PEFT's config."""
+    import json
+
+    for name in _TRAINING_RECORDS:
+        record = adapter / name
+        if record.is_file():
+            return str(json.loads(record.read_text())["base_model"])
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    base = config.get("base_model_name_or_path")
+    if not base:
+        raise ConfigError(f"{adapter}: no training record, and adapter_config.json names no base model.")
+    return str(base)
+
+
+def _merge_adapter(adapter: Path, out: Path) -> None:
+    import torch
+    from peft import PeftModel
+
+    base = _adapter_base(adapter)
+    logger.info("Merging adapter %s into %s (once)", adapter, base)
+    model = load_model(base)
+    merged = PeftModel.from_pretrained(model, str(adapter), torch_dtype=torch.float32).merge_and_unload()
+    merged.config._name_or_path = str(out)
+    merged.save_pretrained(out)
+    load_tokenizer(base).save_pretrained(out)
+    for name in _TRAINING_RECORDS:
+        if (adapter / name).is_file():
+            shutil.copyfile(adapter / name, out / name)
+
+
+def _merged(adapter: Path) -> Path:
+    digest = hashlib.sha256()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        file = adapter / name
+        if file.is_file():
+            digest.update(file.read_bytes())
+    name = f"merged-{adapter.resolve().name}-{digest.hexdigest()[:12]}-{CACHE_VERSION}"
+    folder = cache_dir("models") / name
+    return _build_once(folder, lambda out: _merge_adapter(adapter, out))
+
+
+def _shipped_policy(name: str) -> Callable[[], Path]:
+    def build() -> Path:
+        adapter = Path(data_dir("policies", name))
+        if not (adapter / "adapter_config.json").is_file():
+            raise ConfigError(f"The shipped policy `{name}` is missing from {adapter}; build it with "
+                              "`bash scripts/train_policies.sh`.")
+        return _merged(adapter)
+
+    return build
+
+
 def _smollm2() -> Path:
     return _build_once(
         cache_dir("models") / f"smollm2-135m-{CACHE_VERSION}", lambda out: _convert_gguf(_smollm2_gguf(), out)
@@ -151,8 +216,15 @@ def _tiny_random() -> Path:
     return _build_once(cache_dir("models") / f"tiny-random-{TINY_RANDOM_VERSION}", _build_tiny_random)
 
 
+#: SFT policies shipped as adapters in ``data/policies/<name>/``.
+POLICIES: tuple[str, ...] = ("smollm2-135m-webshop-sft",)
+
 #: Registered short names and the functions that produce their folders.
-MODELS: dict[str, Callable[[], Path]] = {"smollm2-135m": _smollm2, "tiny-random": _tiny_random}
+MODELS: dict[str, Callable[[], Path]] = {
+    "smollm2-135m": _smollm2,
+    "tiny-random": _tiny_random,
+    **{name: _shipped_policy(name) for name in POLICIES},
+}
 
 
 def resolve_model(name: str | os.PathLike[str]) -> Path:
@@ -167,6 +239,8 @@ def resolve_model(name: str | os.PathLike[str]) -> Path:
     path = Path(key).expanduser()
     if path.is_dir() and (path / "config.json").is_file():
         return path
+    if path.is_dir() and (path / "adapter_config.json").is_file():
+        return _merged(path)
     if path.is_file() and path.suffix == ".gguf":
         stat = path.stat()
         digest = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
@@ -174,8 +248,32 @@ def resolve_model(name: str | os.PathLike[str]) -> Path:
         return _build_once(folder, lambda out: _convert_gguf(path, out))
     raise ConfigError(
         f"Unknown model `{key}`: expected one of {sorted(MODELS)}, a Hugging Face model folder with "
-        f"config.json, or a .gguf file.{did_you_mean(key, MODELS)}"
+        f"config.json, a PEFT adapter folder, or a .gguf file.{did_you_mean(key, MODELS)}"
     )
+
+
+def agent_defaults(name: str | os.PathLike[str] | None, env_name: str) -> dict[str, object]:
+    """Agent options a policy was fine-tuned with for ``env_name`` (``react``, ``icl``), else ``{}``.
+
+    An SFT policy expects the chats it was trained on; agents built on it start from these options.
+    Names that do not resolve locally (an API model) have none.
+    """
+    import json
+
+    if name is None:
+        return {}
+    try:
+        folder = resolve_model(name)
+    except ConfigError:
+        return {}
+    record = folder / SFT_RECORD
+    if not record.is_file():
+        return {}
+    meta = json.loads(record.read_text())
+    if meta.get("env") != env_name:
+        return {}
+    options = meta.get("agent_options", {})
+    return {key: options[key] for key in ("react", "icl") if key in options}
 
 
 def model_path(name: str | os.PathLike[str]) -> str:
