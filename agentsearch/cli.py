@@ -225,6 +225,86 @@ def _data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- demos / train-sft
+def _add_demos(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demos", help="write expert demonstrations (or tree paths that won) as one-path trees")
+    p.add_argument("--env", default="webshop", help="environment short name")
+    p.add_argument("--split", default="train", choices=["train", "eval", "test"])
+    p.add_argument("--tasks", type=int, default=None, help="the first N tasks of the split (default: all)")
+    p.add_argument("--task-ids", default=None, help="comma-separated task ids (instead of --tasks)")
+    p.add_argument("--react", action="store_true", help="ReAct responses with templated thoughts")
+    p.add_argument("--keep-losers", action="store_true", help="also write expert plans that do not win")
+    p.add_argument("--from-trees", nargs="+", default=None, metavar="TREES",
+                   help="take the successful paths of these trees files instead of the expert (RFT)")
+    p.add_argument("--min-reward", type=float, default=1.0, help="smallest final reward of a path taken")
+    p.add_argument("--out", required=True, help="demos JSONL (appended to; reruns skip what it holds)")
+    p.set_defaults(handler=_demos)
+
+
+def _demos(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agentsearch.data.demos import DemosConfig, write_demos
+
+    config = DemosConfig(
+        env=args.env, split=args.split, tasks=args.tasks,
+        task_ids=[t for t in args.task_ids.split(",") if t] if args.task_ids else None,
+        react=args.react, keep_losers=args.keep_losers, from_trees=list(args.from_trees or []),
+        min_reward=args.min_reward, out=args.out,
+    )
+    with Progress(TextColumn("[bold]demos"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task("demos", total=None)
+        result = write_demos(config, progress=lambda r, total: bar.update(
+            task, completed=r.written + r.skipped + r.lost + r.no_plan, total=total or None))
+    print(f"{result.out}: wrote {result.written} demos ({result.skipped} already there); "
+          f"expert plans that lost: {result.lost}{' (kept)' if args.keep_losers else ' (left out)'}, "
+          f"tasks without a plan: {result.no_plan}")
+    return 0
+
+
+def _add_train_sft(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-sft", help="step-level SFT of a policy on demonstrations (TRL SFTTrainer)")
+    p.add_argument("demos", nargs="+", help="demos or trees JSONL files (their successful paths are used)")
+    p.add_argument("--model", default="smollm2-135m", help="base model: a registered name or a folder")
+    p.add_argument("--out", required=True, help="output folder (adapter + agentsearch_sft.json); resumes")
+    p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
+    p.add_argument("--react", action="store_true", help="train ReAct chats (default: act-only)")
+    p.add_argument("--icl", action="store_true", help="include the one-shot example in the chats")
+    p.add_argument("--no-pack", action="store_true", help="one sequence per step (the TRL default layout)")
+    p.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default 16)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-4)")
+    p.add_argument("--epochs", type=float, default=None, help="epochs (default 1)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    p.add_argument("--grad-accum", type=int, default=None, help="gradient accumulation steps (default 2)")
+    p.add_argument("--max-demos", type=int, default=None, help="train on the first N demonstrations")
+    p.add_argument("--min-reward", type=float, default=None, help="smallest final reward of a path (1.0)")
+    p.add_argument("--eval-fraction", type=float, default=None, help="tasks held out (default 0.05)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_train_sft)
+
+
+def _train_sft(args: argparse.Namespace) -> int:
+    from agentsearch.train.sft import train_sft
+
+    overrides = {
+        "lora_r": args.lora_r, "learning_rate": args.lr, "num_train_epochs": args.epochs,
+        "max_steps": args.max_steps, "gradient_accumulation_steps": args.grad_accum,
+        "max_demos": args.max_demos, "min_reward": args.min_reward, "eval_fraction": args.eval_fraction,
+    }
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    flags = {"lora": not args.full, "react": args.react, "icl": args.icl, "pack": not args.no_pack}
+    result = train_sft(args.demos, args.model, args.out, seed=args.seed, **overrides, **flags)
+    data = result.meta.data
+    print(f"{result.out}: {result.meta.adapter} SFT of {args.model} on {data['train_paths']} paths "
+          f"({result.train_sequences} sequences, {data['train_tokens']:,} tokens) in {result.seconds:.0f} s; "
+          f"final loss {result.metrics.get('final_loss', float('nan')):.4f}")
+    if "eval_action_accuracy" in result.metrics:
+        print(f"held-out: action accuracy {result.metrics['eval_action_accuracy']:.3f}, "
+              f"loss {result.metrics['eval_loss']:.4f} ({data['heldout_paths']} paths)")
+    print(f"use it with --model {result.out}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- train-q / eval / quickstart
 def _add_train_q(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-q", help="train a step-level Q-value model (or the policy) with step-level DPO")
@@ -434,6 +514,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_collect,
     _add_pairs,
     _add_data,
+    _add_demos,
+    _add_train_sft,
     _add_train_q,
     _add_eval,
     _add_quickstart,

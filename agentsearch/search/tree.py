@@ -16,6 +16,7 @@ versioned by :data:`SCHEMA_VERSION`); :func:`read_trees` and :func:`append_tree`
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -446,7 +447,9 @@ def read_trees(path: str | os.PathLike[str]) -> Iterator[SearchTree]:
         DataFileError: a line (other than a truncated last one) is not a valid tree.
     """
     path = Path(path)
-    with path.open("r", encoding="utf-8") as handle:
+    # Shipped files are gzipped (``data/demos/*.jsonl.gz``); runs write plain JSONL.
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         lines = handle.read().split("\n")
     *complete, tail = lines
     for number, line in enumerate(complete, start=1):
