@@ -35,7 +35,7 @@ from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from agentsearch.errors import ConfigError, DataFileError
-from agentsearch.train.meta import file_sha256, model_fingerprint
+from agentsearch.train.meta import model_fingerprint
 from agentsearch.train.sft_data import IGNORE_INDEX, SFTSequence, render_paths, tokenizer_fingerprint
 
 __all__ = [
@@ -222,6 +222,19 @@ class SFTResult:
     train_sequences: int
 
 
+def content_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's content, decompressed when it is gzipped (a shipped ``.jsonl.gz``)."""
+    import gzip
+    import hashlib
+
+    digest = hashlib.sha256()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _read_paths(paths: Sequence[str | Path], min_reward: float) -> list[tuple[Any, int]]:
     from agentsearch.data.demos import successful_paths
     from agentsearch.search.tree import read_trees
@@ -358,7 +371,7 @@ def train_sft(
         agent_options=args.agent_options,
         data={
             "files": [str(p) for p in demos],
-            "sha256": [file_sha256(p) for p in demos],
+            "sha256": [content_sha256(p) for p in demos],
             "paths": len(paths),
             "train_paths": len(train_paths),
             "heldout_paths": len(held_paths),
@@ -430,3 +443,27 @@ def _fit(
     if losses:
         metrics["final_loss"] = losses[-1]["loss"]
     return trainer.model, seconds, metrics, losses + measured
+
+
+def export_adapter(folder: str | Path, dest: str | Path, dtype: str = "float16") -> Path:
+    """Copy a LoRA ``train-sft`` output to ``dest`` for shipping: weights cast to ``dtype``, configs, record.
+
+    Merging (:func:`agentsearch.llm.models.resolve_model`) casts the weights back to float32.
+    """
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    folder, dest = Path(folder), Path(dest)
+    if not (folder / "adapter_model.safetensors").is_file():
+        raise ConfigError(f"{folder} holds no LoRA adapter (adapter_model.safetensors) to export.")
+    dest.mkdir(parents=True, exist_ok=True)
+    weights = load_file(folder / "adapter_model.safetensors")
+    save_file(
+        {k: v.to(getattr(torch, dtype)).contiguous() for k, v in weights.items()},
+        dest / "adapter_model.safetensors",
+        metadata={"format": "pt"},
+    )
+    for name in ("adapter_config.json", SFT_META_FILE):
+        shutil.copyfile(folder / name, dest / name)
+    return dest
