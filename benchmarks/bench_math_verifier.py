@@ -6,7 +6,8 @@ Run::
 
 For every shipped test problem it verifies several predicted answers against the gold one: the
 final step of the reference solution (extraction + check), the gold answer reformatted the way
-models write it (``$539.50``, ``\\frac{1079}{2}``, ``539.5 dollars``), and a wrong answer. It times
+models write it (``$539.50``, ``\\frac{1079}{2}``, ``539.5 dollars``), a wrong answer, and a near
+miss written with a decimal point (``11206.0``, ``539.6``, ``539.49``: issue 13's cases). It times
 ``is_equivalent`` side by side with a plain string comparison of normalised answers (the floor a
 verifier cannot beat) and reports answers per second, plus the symbolic path (sympy in the worker
 process) on MATH-style pairs. Issue target: report the throughput; no minimum is set.
@@ -67,6 +68,14 @@ def reformat(answer: str, rng: random.Random) -> str:
     return rng.choice(styles)
 
 
+def near_miss(answer: str, rng: random.Random) -> str:
+    """The gold answer off by one unit of its last place or the next, always with a decimal point."""
+    value = Fraction(answer)
+    step = Fraction(1, 10 ** rng.choice([0, 1, 2]))
+    text = format_number(value + rng.choice([-1, 1]) * step)
+    return text if "." in text else text + ".0"
+
+
 def best_rate(count: int, run, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -86,6 +95,7 @@ def main() -> None:
     final_steps = [(p.steps[-1], p.answer) for p in problems]
     reformatted = [(reformat(p.answer, rng), p.answer) for p in problems]
     wrong = [(format_number(Fraction(p.answer) + rng.randint(1, 9)), p.answer) for p in problems]
+    near_misses = [(near_miss(p.answer, rng), p.answer) for p in problems]
     assert warm_up_worker()
 
     def verify_steps():
@@ -96,6 +106,9 @@ def main() -> None:
 
     def verify_wrong():
         assert not any(is_equivalent(pred, gold) for pred, gold in wrong)
+
+    def verify_near_misses():
+        assert not any(is_equivalent(pred, gold) for pred, gold in near_misses)
 
     def string_baseline():
         for pred, gold in reformatted:
@@ -109,6 +122,9 @@ def main() -> None:
         "extract + verify reference final steps": best_rate(len(final_steps), verify_steps, args.repeats),
         "verify reformatted gold answers": best_rate(len(reformatted), verify_reformatted, args.repeats),
         "verify wrong answers": best_rate(len(wrong), verify_wrong, args.repeats),
+        "verify near misses (11206.0 for 11205)": best_rate(
+            len(near_misses), verify_near_misses, args.repeats
+        ),
         "baseline: normalised string equality": best_rate(len(reformatted), string_baseline, args.repeats),
         "symbolic MATH-style pairs (sympy worker)": best_rate(
             len(SYMBOLIC_PAIRS), verify_symbolic, args.repeats

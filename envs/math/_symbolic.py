@@ -1,9 +1,10 @@
 """The symbolic-equivalence worker: ``python -m agentsearch.envs.math._symbolic``.
 
-Reads one JSON request per line (``{"pred": str, "gold": str, "approximate": bool}``, both answers
-already normalised), writes ``true`` or ``false`` per line. Its parent (:mod:`.verify`) kills it when
-an answer takes longer than its budget, so nothing here needs its own timeout. Answers are parsed by
-:mod:`.expr` and built with sympy constructors; no string reaches ``sympify``.
+Reads one JSON request per line (``{"pred": str, "gold": str, "places": int | null}``, both answers
+already normalised, ``places`` those of a side rounded to a decimal, ``null`` when both are exact),
+writes ``true`` or ``false`` per line. Its parent (:mod:`.verify`) kills it when an answer takes
+longer than its budget, so nothing here needs its own timeout. Answers are parsed by :mod:`.expr`
+and built with sympy constructors; no string reaches ``sympify``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 
 #: Address-space cap of the worker: a hostile answer may exhaust it, not the machine.
 MEMORY_LIMIT_BYTES = 4 << 30
-#: Relative tolerance of the numeric comparison when a side is a decimal literal.
-REL_TOL = 1e-4
 #: Digits of the numeric evaluations; exact answers must agree to within 10**-EXACT_DIGITS (relative).
 EXACT_DIGITS = 30
 #: Random points at which expressions with variables are compared, and how many must be defined.
 POINTS, MIN_DEFINED_POINTS = 6, 3
+#: Relative digits values at a point must share (evaluating there loses some to cancellation).
+POINT_DIGITS = 20
 
 
 def _value(expression: Any, subs: dict[Any, Any] | None = None) -> Any | None:
@@ -34,15 +35,20 @@ def _value(expression: Any, subs: dict[Any, Any] | None = None) -> Any | None:
     return number
 
 
-def _close(a: Any, b: Any, tolerance: float) -> bool:
+def _close(a: Any, b: Any, places: int | None, digits: int = EXACT_DIGITS) -> bool:
+    """Equal to ``digits`` relative digits, or, for a side rounded to ``places``, within half a unit
+    of that last place."""
+    if places is not None:
+        return bool(abs(a - b) <= 0.5 * 10.0 ** (-places))
     scale = max(abs(a), abs(b))
-    return bool(abs(a - b) <= tolerance * scale) if scale != 0 else True
+    return bool(abs(a - b) <= 10.0 ** (-digits) * scale) if scale != 0 else True
 
 
-def symbolic_equal(pred: str, gold: str, approximate: bool) -> bool:
+def symbolic_equal(pred: str, gold: str, places: int | None) -> bool:
     """Whether two normalised answers are equal as expressions.
 
-    Constants compare by value (to ``EXACT_DIGITS`` digits, or ``REL_TOL`` when a side is a decimal).
+    Constants compare by value (to ``EXACT_DIGITS`` digits; to half a unit of the last place where a
+    side is a decimal rounded to ``places``).
     Expressions with variables compare by value at ``POINTS`` seeded random points mixing signs
     (randomised identity testing, which catches e.g. ``sqrt(x^2) != x``); no ``simplify``, whose run
     time is unpredictable.
@@ -59,11 +65,10 @@ def symbolic_equal(pred: str, gold: str, approximate: bool) -> bool:
     a, b = to_sympy(pred_node), to_sympy(gold_node)
     if a == b:
         return True
-    tolerance = REL_TOL if approximate else 10.0 ** (-EXACT_DIGITS)
     symbols = sorted(a.free_symbols | b.free_symbols, key=str)
     if not symbols:
         va, vb = _value(a), _value(b)
-        return va is not None and vb is not None and _close(va, vb, tolerance)
+        return va is not None and vb is not None and _close(va, vb, places)
     rng = random.Random(0)
     defined = 0
     for _ in range(POINTS):
@@ -71,7 +76,7 @@ def symbolic_equal(pred: str, gold: str, approximate: bool) -> bool:
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
             continue  # a pole or branch point: try another
-        if not _close(va, vb, max(tolerance, 1e-20)):
+        if not _close(va, vb, places, POINT_DIGITS):
             return False
         defined += 1
     return defined >= MIN_DEFINED_POINTS
@@ -83,14 +88,16 @@ def main() -> None:
     except (ValueError, OSError):
         pass
     # Pay imports and sympy's lazy initialisation before "ready", not inside the first question.
-    symbolic_equal("\\sin(x)^2+\\cos(x)^2", "1", approximate=False)
+    symbolic_equal("\\sin(x)^2+\\cos(x)^2", "1", places=None)
 
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            equal = symbolic_equal(str(request["pred"]), str(request["gold"]), bool(request["approximate"]))
+            places = request["places"]
+            places = None if places is None else int(places)
+            equal = symbolic_equal(str(request["pred"]), str(request["gold"]), places)
         except Exception:  # noqa: BLE001  (any failure on hostile input is a "not equal")
             equal = False
         sys.stdout.write("true\n" if equal else "false\n")

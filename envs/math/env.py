@@ -25,6 +25,7 @@ from agentsearch.envs.base import SPLITS, TextEnv, Transition, check_split
 from agentsearch.envs.math.problems import MathProblem, load_problems, shipped_problems
 from agentsearch.envs.math.verify import (
     DEFAULT_TIMEOUT,
+    asks_for_percent,
     final_answer,
     has_final_answer,
     is_equivalent,
@@ -195,7 +196,13 @@ class MathEnv(TextEnv):
             done = self.step_count + 1 >= self.max_steps
             return Transition(observation, extras=self._extras(done=done))
         self._answer = final_answer(step)
-        won = is_equivalent(self._answer, self._problem.answer, timeout=self.verify_timeout)
+        won = is_equivalent(
+            self._answer,
+            self._problem.answer,
+            timeout=self.verify_timeout,
+            # "539.5%" is not a dollar amount; it may stand for 539.5 only where a percentage is asked.
+            asks_percent=asks_for_percent(self._problem.question),
+        )
         return Transition(
             observation, reward=1.0 if won else 0.0, terminated=True, won=won, extras=self._extras(done=True)
         )

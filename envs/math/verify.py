@@ -3,9 +3,15 @@
 The conventions follow MCTS-DPO's ``extract_answer``/``math_equal`` and MATH's ``strip_string``
 (see ``shared/reference/math.md``), with three deliberate differences, all to keep rewards honest:
 
-* Exact answers compare exactly: ``123450`` is not ``123456`` even though they are within 1e-4.
-  A tolerance (relative 1e-4, or "rounded to the places written") applies only when a side is a
-  decimal literal, and ``x%`` may stand for ``x/100`` only when the percent sign is written.
+* Exact answers compare exactly: GSM8K-style answers are rationals, so ``11206.0`` is not ``11205``
+  and ``145.01`` is not ``145``, however close. A tolerance applies only where exact digits cannot
+  be written, and it is bounded by the digits shown: a decimal for a non-terminating rational
+  (``0.33`` for ``1/3``) or for an irrational one (``1.5708`` for ``\\pi/2``) must be the other
+  side rounded to its places; and a prediction showing at least four more places than the gold
+  answer needs may be one unit of its last place off (``17.99999`` for ``18``, a float's rounding).
+* ``x%`` stands for ``x/100`` only when the percent sign is written, and for the bare ``x`` only
+  when the question may ask for a percentage (``percent``), never against a currency amount:
+  ``539.5%`` is not ``$539.50``.
 * Digits are ASCII only: ``\\boxed{٣}`` does not match ``3``.
 * Nothing is ever ``eval``-ed: answers are parsed by :mod:`agentsearch.envs.math.expr`, and the
   symbolic check (sympy) runs in a separate worker process that is killed when it overruns its time
@@ -30,9 +36,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeVar
 
 from agentsearch.envs.math.expr import (
     MAX_ANSWER_CHARS,
@@ -45,6 +52,7 @@ from agentsearch.envs.math.expr import (
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "asks_for_percent",
     "extract_answer",
     "final_answer",
     "has_final_answer",
@@ -56,11 +64,17 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: Default bound, in seconds, on one :func:`is_equivalent` call.
 DEFAULT_TIMEOUT = 2.0
-#: Relative tolerance when one side is a decimal literal (MCTS-DPO's ``rel_tol``).
-REL_TOL = Fraction(1, 10_000)
+#: Fewest places a predicted decimal needs to stand for a non-terminating or irrational answer
+#: (``0.33`` for ``1/3``, not ``0.3``).
+MIN_ROUNDED_PLACES = 2
+#: A prediction with at least this many places more than the gold answer needs, one unit of its last
+#: place off, is the gold value computed in floating point (``17.99999``); GSM8K answers need 0-2.
+FLOAT_NOISE_EXTRA_PLACES = 4
+FLOAT_NOISE_MIN_PLACES = 5
 #: How many ``\boxed`` occurrences, from the last, are tried before giving up on a text.
 _MAX_BOXED_TRIES = 4
 
@@ -71,6 +85,17 @@ _THOUSANDS = re.compile(r"^(-?[0-9]{1,3}(?:,[0-9]{3})+)(?=$|\.[0-9]|\s)", re.ASC
 _TRAILING_WORDS = re.compile(r"^(-?[0-9.,/]+)\s+(?:[A-Za-z]{2,}\.?\s*)+$", re.ASCII)
 _SHORT_LHS = re.compile(r"^[A-Za-z][A-Za-z0-9_]?\s*=\s*(?=\S)", re.ASCII)
 _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|mbox|mathrm)\{([^{}]*)\}")
+_PERCENT_WORD = re.compile(r"\bper\s?cent\b", re.IGNORECASE)
+_CURRENCY = re.compile(r"[$\u20ac\u00a3]|\\(?:euro|pounds)\b|\b(?:dollars?|euros?)\b", re.IGNORECASE)
+# Mixed numbers, ``1 1/2`` and ``1\frac{1}{2}``: three halves, not a product (nor ``11/2``).
+_MIXED = (
+    re.compile(r"^(-?)([0-9]{1,20})\s+([0-9]{1,20})/([0-9]{1,20})$", re.ASCII),
+    re.compile(r"^(-?)([0-9]{1,20})\s*\\frac\{([0-9]{1,20})\}\{([0-9]{1,20})\}$", re.ASCII),
+)
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "dozen": 12}
+_ASKS_PERCENT = re.compile(r"\bper\s?cent(?:age)?s?\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_IMPERATIVE = re.compile(r"\s*(?:express|give|write|state|enter|round|answer)\b", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------- extraction
@@ -188,6 +213,10 @@ def normalize_answer(answer: str) -> str:
         ("\\circ", ""),
         ("\\$", ""),
         ("$", ""),
+        ("\u20ac", ""),
+        ("\u00a3", ""),
+        ("\\euro", ""),
+        ("\\pounds", ""),
         ("\\%", "%"),
         ("\\displaystyle", ""),
     ):
@@ -200,9 +229,22 @@ def normalize_answer(answer: str) -> str:
     answer = _THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), answer)
     units = _TRAILING_WORDS.match(answer)
     if units:
-        answer = units.group(1)
-    answer = answer.rstrip(".")
+        scale = _SCALES.get(answer[units.end(1) :].split()[0].lower().rstrip("."))
+        # "2.5 million" is 2500000, not 2.5; other words are units ("18 apples").
+        answer = units.group(1) if scale is None else f"{units.group(1)}\\times{scale}"
+    answer = _mixed_number(answer.rstrip("."))
     return re.sub(r"\s+", "", answer)
+
+
+def _mixed_number(answer: str) -> str:
+    """``1 1/2`` or ``1\\frac{1}{2}`` as ``\\frac{3}{2}`` (proper fractions only; others stay products)."""
+    for pattern in _MIXED:
+        match = pattern.match(answer)
+        if match:
+            sign, whole, numerator, denominator = match.groups()
+            if 0 < int(numerator) < int(denominator):
+                return f"{sign}\\frac{{{int(whole) * int(denominator) + int(numerator)}}}{{{denominator}}}"
+    return answer
 
 
 # ---------------------------------------------------------------------------- structure
@@ -213,7 +255,8 @@ class _Answer:
     kind: str  #: "scalar", "tuple" (brackets kept in ``brackets``) or "set"
     items: tuple[str, ...]
     brackets: str = ""
-    percent: bool = False
+    percent: bool = False  #: written with ``%`` or "percent"
+    currency: bool = False  #: written with a currency sign or word (``$``, "dollars")
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -231,51 +274,125 @@ def _split_top_level(text: str) -> list[str]:
 
 
 def _structure(raw: str) -> _Answer:
-    percent = "%" in raw
+    clipped = raw[: MAX_ANSWER_CHARS + 1]
+    marks = {"percent": "%" in clipped or bool(_PERCENT_WORD.search(clipped))}
+    marks["currency"] = bool(_CURRENCY.search(clipped))
     text = normalize_answer(raw)
     if text.startswith("\\{") and text.endswith("\\}"):
-        return _Answer("set", tuple(_split_top_level(text[2:-2])), percent=percent)
+        return _Answer("set", tuple(_split_top_level(text[2:-2])), **marks)
     if len(text) >= 2 and text[0] in "([" and text[-1] in ")]":
         inner = _split_top_level(text[1:-1])
         if len(inner) > 1:
-            return _Answer("tuple", tuple(inner), brackets=text[0] + text[-1], percent=percent)
+            return _Answer("tuple", tuple(inner), brackets=text[0] + text[-1], **marks)
     parts = _split_top_level(text)
     if len(parts) > 1:
-        return _Answer("set", tuple(parts), percent=percent)
-    return _Answer("scalar", (text,), percent=percent)
+        return _Answer("set", tuple(parts), **marks)
+    return _Answer("scalar", (text,), **marks)
+
+
+def asks_for_percent(question: str) -> bool:
+    """Whether ``question`` asks for a percentage ("What percent of ...?", "Express it as a percent.").
+
+    Only the asking sentences count (those ending in ``?`` and imperatives such as "Express ..."), so
+    "She spends 20 percent of it. How much is left?" asks for an amount. Where it asks for a
+    percentage, ``50%`` and a gold ``50`` agree (:func:`is_equivalent`'s ``asks_percent``).
+    """
+    sentences = _SENTENCE.findall(question[-4 * MAX_ANSWER_CHARS :])
+    return any(
+        (sentence.rstrip().endswith("?") or _IMPERATIVE.match(sentence)) and _ASKS_PERCENT.search(sentence)
+        for sentence in sentences
+    )
 
 
 # ---------------------------------------------------------------------------- comparison
-def _decimals(node: Node) -> int | None:
+@dataclass(frozen=True)
+class _Number:
+    """An exact value, and its decimal places when it was written as one decimal literal."""
+
+    value: Fraction
+    places: int | None = None
+
+
+def _lone_decimal_places(node: Node) -> int | None:
     while node.op == "neg":
         node = node.args[0]
     return node.decimals if node.op == "num" else None
 
 
-def _has_decimal(node: Node) -> bool:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.op == "num" and current.decimals:
-            return True
-        stack.extend(current.args)
-    return False
+def _places_needed(value: Fraction) -> int | None:
+    """Decimal places that write ``value`` exactly (``0.25``: 2), or ``None`` if it never terminates."""
+    denominator, twos, fives = value.denominator, 0, 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    return max(twos, fives) if denominator == 1 else None
 
 
-def _numbers_equal(pred: Fraction, pred_node: Node, gold: Fraction, gold_node: Node) -> bool:
-    if pred == gold:
+def _rounds_to(exact: Fraction, decimal: Fraction, places: int) -> bool:
+    """Whether ``decimal`` is ``exact`` rounded to ``places`` places."""
+    return abs(exact - decimal) <= Fraction(1, 2 * 10**places)
+
+
+def _numbers_equal(pred: _Number, gold: _Number) -> bool:
+    if pred.value == gold.value:
         return True
-    if not (_has_decimal(pred_node) or _has_decimal(gold_node)):
-        return False  # two exact answers: exact comparison only
-    if abs(pred - gold) <= REL_TOL * max(abs(pred), abs(gold)):
-        return True
-    places = _decimals(pred_node)
-    # "0.33" for 1/3: the prediction is the gold answer rounded to the places it shows.
-    return places is not None and places >= 2 and abs(pred - gold) <= Fraction(1, 2 * 10**places)
+    pred_needs, gold_needs = _places_needed(pred.value), _places_needed(gold.value)
+    if pred.places is not None and pred.places >= MIN_ROUNDED_PLACES and gold_needs is None:
+        return _rounds_to(gold.value, pred.value, pred.places)  # "0.33" for 1/3
+    if gold.places is not None and pred_needs is None:
+        return _rounds_to(pred.value, gold.value, gold.places)  # 1/3 for a gold "0.33"
+    # Two terminating values are exact; only a float's last-place error is forgiven (see the module doc).
+    return (
+        pred.places is not None
+        and gold_needs is not None
+        and pred.places >= max(FLOAT_NOISE_MIN_PLACES, gold_needs + FLOAT_NOISE_EXTRA_PLACES)
+        and abs(pred.value - gold.value) <= Fraction(1, 10**pred.places)
+    )
 
 
-def _scalar_equal(pred: str, gold: str, pred_percent: bool, gold_percent: bool, deadline: float) -> bool:
-    if pred == gold:
+def _per_hundred(number: _Number) -> _Number:
+    return _Number(number.value / 100, None if number.places is None else number.places + 2)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What one comparison knows beyond the two scalars."""
+
+    pred_percent: bool
+    gold_percent: bool
+    bare_percent: bool  #: whether "50%" may also mean a bare 50 (the question may ask for a percentage)
+    deadline: float
+
+
+def _readings(pred: _T, gold: _T, context: _Context, per_hundred: Callable[[_T], _T]) -> list[tuple[_T, _T]]:
+    """The (prediction, gold) pairs the percent signs allow: ``x%`` is ``x/100``, and also ``x`` when
+    ``bare_percent``; two percentages compare as written."""
+    if context.pred_percent == context.gold_percent:
+        return [(pred, gold)]
+    if context.pred_percent:
+        pairs = [(per_hundred(pred), gold)]
+    else:
+        pairs = [(pred, per_hundred(gold))]
+    if context.bare_percent:
+        pairs.append((pred, gold))
+    return pairs
+
+
+def _symbolic_places(pred_node: Node, gold_node: Node) -> int | None:
+    """The places an irrational answer is compared to: those of a decimal gold (its digits bound
+    the tolerance), else those of a decimal prediction with enough places; ``None``: exactly."""
+    gold_places = _lone_decimal_places(gold_node)
+    if gold_places is not None:
+        return gold_places
+    pred_places = _lone_decimal_places(pred_node)
+    return pred_places if pred_places is not None and pred_places >= MIN_ROUNDED_PLACES else None
+
+
+def _scalar_equal(pred: str, gold: str, context: _Context) -> bool:
+    if pred == gold and (context.pred_percent == context.gold_percent or context.bare_percent):
         return True
     if not pred or not gold:
         return False
@@ -288,37 +405,32 @@ def _scalar_equal(pred: str, gold: str, pred_percent: bool, gold_percent: bool, 
         strip = str.maketrans("", "", "{}()")
         return pred.translate(strip) == gold.translate(strip)
     try:
-        pred_value, gold_value = to_fraction(pred_node), to_fraction(gold_node)
+        pred_value = _Number(to_fraction(pred_node), _lone_decimal_places(pred_node))
+        gold_value = _Number(to_fraction(gold_node), _lone_decimal_places(gold_node))
     except ParseError:
         pass
     else:
-        candidates = [(pred_value, gold_value)]
-        if pred_percent and not gold_percent:
-            candidates.append((pred_value / 100, gold_value))
-        if gold_percent and not pred_percent:
-            candidates.append((pred_value, gold_value / 100))
-        return any(_numbers_equal(p, pred_node, g, gold_node) for p, g in candidates)
-    approximate = _has_decimal(pred_node) or _has_decimal(gold_node)
-    return _WORKER.equal(pred, gold, approximate=approximate, deadline=deadline)
-
-
-def _items_equal(
-    preds: Sequence[str], golds: Sequence[str], percent: tuple[bool, bool], deadline: float
-) -> bool:
-    return len(preds) == len(golds) and all(
-        _scalar_equal(p, g, *percent, deadline) for p, g in zip(preds, golds, strict=True)
+        return any(_numbers_equal(p, g) for p, g in _readings(pred_value, gold_value, context, _per_hundred))
+    places = _symbolic_places(pred_node, gold_node)
+    return any(
+        _WORKER.equal(p, g, places=places, deadline=context.deadline)
+        for p, g in _readings(pred, gold, context, lambda text: f"({text})/100")
     )
 
 
-def _sets_equal(
-    preds: Sequence[str], golds: Sequence[str], percent: tuple[bool, bool], deadline: float
-) -> bool:
+def _items_equal(preds: Sequence[str], golds: Sequence[str], context: _Context) -> bool:
+    return len(preds) == len(golds) and all(
+        _scalar_equal(p, g, context) for p, g in zip(preds, golds, strict=True)
+    )
+
+
+def _sets_equal(preds: Sequence[str], golds: Sequence[str], context: _Context) -> bool:
     if len(preds) != len(golds):
         return False
     unmatched = list(golds)
     for pred in preds:
         for index, gold in enumerate(unmatched):
-            if _scalar_equal(pred, gold, *percent, deadline):
+            if _scalar_equal(pred, gold, context):
                 del unmatched[index]
                 break
         else:
@@ -326,34 +438,51 @@ def _sets_equal(
     return True
 
 
-def is_equivalent(pred: str | None, gold: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
+def is_equivalent(
+    pred: str | None,
+    gold: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    asks_percent: bool | None = None,
+) -> bool:
     """Whether the predicted answer ``pred`` means the same as ``gold``.
 
-    Checks, in order: equal normalised strings; exact rational equality (fractions vs decimals,
-    ``\\frac``, ``a/b``, powers), with tolerance only for decimal literals; tuples and intervals element
-    by element (bracket types must agree); comma lists and ``\\{...\\}`` as sets; then symbolic
-    equivalence with sympy: equal values to 30 digits (1e-4 for decimal answers), at seeded random
-    points when there are variables.
+    Checks, in order: equal normalised strings; exact rational equality (fractions, decimals,
+    ``\\frac``, mixed numbers, ``a/b``, powers, ``x%`` as ``x/100``), where a decimal may stand for a
+    non-terminating rational only rounded to its places (see the module doc); tuples and intervals
+    element by element (bracket types must agree); comma lists and ``\\{...\\}`` as sets; then
+    symbolic equivalence with sympy: equal values to 30 digits, at seeded random points when there
+    are variables, or, where one side is a decimal, to half a unit of that decimal's last place.
 
-    Never raises on hostile input and returns ``False`` when the check overruns ``timeout`` seconds.
-    Every wait counts against ``timeout``: for another thread's symbolic check, and for the
-    worker process to start (:func:`start_worker` or :func:`warm_up_worker` start it ahead of time).
+    Args:
+        pred: the predicted answer (``None`` is never equivalent).
+        gold: the gold answer.
+        timeout: the bound in seconds on the whole check; an overrun returns ``False``. Every wait
+            counts against it: for another thread's symbolic check, and for the worker process to
+            start (:func:`start_worker` or :func:`warm_up_worker` start it ahead of time).
+        asks_percent: whether the question asks for a percentage (:func:`asks_for_percent`): then
+            ``50%`` also matches a gold ``50``; when ``False`` a percent sign only means ``/100``.
+            ``None`` (unknown) allows the bare reading unless either side names a currency.
+
+    Never raises on hostile input.
     """
     if pred is None or not isinstance(pred, str) or not isinstance(gold, str):
         return False
     deadline = time.monotonic() + timeout
     try:
         pred_answer, gold_answer = _structure(pred), _structure(gold)
-        percent = (pred_answer.percent, gold_answer.percent)
+        if asks_percent is None:
+            asks_percent = not (pred_answer.currency or gold_answer.currency)
+        context = _Context(pred_answer.percent, gold_answer.percent, asks_percent, deadline)
         if pred_answer.kind != gold_answer.kind:
             return False
         if pred_answer.kind == "scalar":
-            return _scalar_equal(pred_answer.items[0], gold_answer.items[0], *percent, deadline)
+            return _scalar_equal(pred_answer.items[0], gold_answer.items[0], context)
         if pred_answer.kind == "tuple":
             return pred_answer.brackets == gold_answer.brackets and _items_equal(
-                pred_answer.items, gold_answer.items, percent, deadline
+                pred_answer.items, gold_answer.items, context
             )
-        return _sets_equal(pred_answer.items, gold_answer.items, percent, deadline)
+        return _sets_equal(pred_answer.items, gold_answer.items, context)
     except (ArithmeticError, ValueError, RecursionError, MemoryError) as err:
         logger.debug("answer comparison failed: %r", err)
         return False
@@ -456,14 +585,14 @@ class _SymbolicWorker:
         with self._lock:
             return self._spawn() and self._wait_ready(timeout)
 
-    def equal(self, pred: str, gold: str, *, approximate: bool, deadline: float) -> bool:
+    def equal(self, pred: str, gold: str, *, places: int | None, deadline: float) -> bool:
         if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             return False
         try:
             if not self._spawn() or not self._wait_ready(deadline - time.monotonic()):
                 return False
             assert self._process is not None and self._process.stdin is not None
-            request = json.dumps({"pred": pred, "gold": gold, "approximate": approximate})
+            request = json.dumps({"pred": pred, "gold": gold, "places": places})
             try:
                 self._process.stdin.write(request.encode() + b"\n")
                 self._process.stdin.flush()

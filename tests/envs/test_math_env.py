@@ -76,6 +76,39 @@ def test_final_answer_terminates_and_scores(env, step, reward):
     assert info["answer"] is not None and info["gold_answer"] == "539.5"
 
 
+# Issue 13: a wrong answer with a ".0", a near miss, or a percentage for a dollar amount scores 0.
+REWARD_PROBLEMS = [
+    MathProblem("eggs", "Tariq has 11205 eggs. How many eggs does Tariq have now?", "11205", ("11205",)),
+    MathProblem("cost", "A bike costs $1,234.50. How much does it cost?", "1234.5", ("1234.5",)),
+    MathProblem("uma", "Uma has $539.50. How much money does Uma have now?", "539.5", ("539.5",)),
+    MathProblem("share", "Of 80 students, 20 are girls. What percent of the students are girls?", "25", ()),
+]
+
+
+@pytest.mark.parametrize(
+    ("task_id", "step", "reward"),
+    [
+        ("eggs", "\\boxed{11206.0}", 0.0),
+        ("eggs", "\\boxed{11206}", 0.0),
+        ("eggs", "\\boxed{11204.5}", 0.0),
+        ("eggs", "\\boxed{11205.0}", 1.0),
+        ("eggs", "\\boxed{11,205}", 1.0),
+        ("cost", "\\boxed{1,234.6}", 0.0),
+        ("cost", "\\boxed{\\$1,234.50}", 1.0),
+        ("uma", "\\boxed{539.5\\%}", 0.0),
+        ("uma", "The answer is 539.5 percent.", 0.0),
+        ("uma", "\\boxed{\\$539.50}", 1.0),
+        ("share", "\\boxed{25\\%}", 1.0),  # the question asks for a percentage
+        ("share", "\\boxed{0.25}", 0.0),
+    ],
+)
+def test_rewards_are_exact(task_id, step, reward):
+    env = MathEnv(problems={"test": REWARD_PROBLEMS}, split="test")
+    env.reset(options={"task_id": task_id})
+    _, got, terminated, _, info = env.step(step)
+    assert terminated and (got, info["won"]) == (reward, reward == 1.0)
+
+
 def test_gold_answer_hidden_until_the_episode_ends(env):
     env = make("math", split="test", max_steps=3)
     _, info = env.reset(options={"task_id": TASK})

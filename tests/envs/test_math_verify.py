@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from agentsearch.envs.math import expr
 from agentsearch.envs.math.verify import (
+    asks_for_percent,
     extract_answer,
     final_answer,
     has_final_answer,
@@ -136,6 +138,189 @@ EXACT_CASES = [case for case in EQUIVALENCE_CASES if not any(c in case[0] + case
 @pytest.mark.parametrize(("pred", "gold", "expected"), EXACT_CASES)
 def test_equivalence_is_symmetric_for_exact_pairs(pred, gold, expected):
     assert is_equivalent(gold, pred) is expected
+
+
+# Issue 13: exact answers compare exactly; a tolerance only where digits are rounded, bounded by them.
+EXACT_REWARD_CASES = [
+    ("\\boxed{11206.0}", "11205", False),
+    ("\\boxed{11204.5}", "11205", False),
+    ("\\boxed{1,234.6}", "1234.5", False),
+    ("145.01", "145", False),
+    ("1000001.0", "1000000", False),
+    ("\\boxed{539.5\\%}", "\\$539.50", False),  # a percentage is not a dollar amount
+    ("539.5%", "539.5 dollars", False),
+    ("\\boxed{11205.000}", "11205", True),
+    ("\\boxed{1,234.50}", "1234.5", True),
+    # Rounding: only a decimal for a value it cannot write exactly, to half a unit of its last place.
+    ("0.333", "\\frac{1}{3}", True),
+    ("0.334", "\\frac{1}{3}", False),
+    ("0.67", "\\frac{2}{3}", True),
+    ("0.66", "\\frac{2}{3}", False),
+    ("\\frac{1}{3}", "0.33", True),  # the gold answer was rounded to 2 places
+    ("\\frac{1}{3}", "0.34", False),
+    ("0.25", "\\frac{1}{4}", True),
+    ("0.26", "\\frac{1}{4}", False),  # 1/4 is exactly 0.25: no rounding to forgive
+    ("1.41", "\\sqrt{2}", True),
+    ("1.42", "\\sqrt{2}", False),
+    ("1.4", "\\sqrt{2}", False),  # too few places to stand for an irrational
+    ("\\sqrt{2}", "1.4", True),  # a gold rounded to one place bounds the tolerance at 0.05
+    ("\\pi", "3.14", True),
+    ("\\pi", "3.15", False),
+    ("\\pi/2", "1.571", True),
+    ("\\pi/2", "1.572", False),
+    # A float's last-place error on a prediction with 4+ more places than the gold needs.
+    ("18.00001", "18", True),
+    ("18.0001", "18", False),
+    ("0.12345", "0.12346", False),
+    ("145.00002", "145", False),
+    # Mixed numbers and scale words are values, not products or units.
+    ("1\\frac{1}{2}", "\\frac{3}{2}", True),
+    ("1\\frac{1}{2}", "\\frac{1}{2}", False),
+    ("1 1/2", "1.5", True),
+    ("1 1/2", "\\frac{11}{2}", False),
+    ("-2 3/4", "-2.75", True),
+    ("5 thousand", "5", False),
+    ("5 thousand", "5000", True),
+    ("2.5 million dollars", "2500000", True),
+]
+
+
+@pytest.mark.parametrize(("pred", "gold", "expected"), EXACT_REWARD_CASES)
+def test_exact_rewards(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "asks_percent", "expected"),
+    [
+        ("539.5%", "539.5", False, False),
+        ("539.5%", "5.395", False, True),
+        ("50%", "50", True, True),
+        ("50%", "0.5", True, True),
+        ("50%", "5000%", True, False),  # two percentages compare as written
+        ("50 percent", "0.5", False, True),
+        ("50\\sqrt{2}\\%", "50\\sqrt{2}", False, False),
+        ("50\\sqrt{2}\\%", "\\frac{\\sqrt{2}}{2}", False, True),
+    ],
+)
+def test_percent_reads_as_the_question_asks(pred, gold, asks_percent, expected):
+    assert is_equivalent(pred, gold, asks_percent=asks_percent) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Uma has $539.50. She spends 20 percent of it. How much money does Uma have now?", False),
+        ("Of 80 students, 20 are girls. What percent of the students are girls?", True),
+        ("What percentage of the pie is left?", True),
+        ("A coin is tossed twice. Find the chance of two heads. Express your answer as a percent.", True),
+        ("What is 20% of 50?", False),
+    ],
+)
+def test_asks_for_percent(question, expected):
+    assert asks_for_percent(question) is expected
+
+
+# ---------------------------------------------------------------------------- surface forms
+# Values are rationals: terminating ones with at most 4 places (so that two distinct ones differ by
+# at least 1e-4 and a float's last-place error, forgiven from 5 places, cannot join them), and
+# non-terminating ones, which no decimal writes exactly.
+TERMINATING = st.builds(
+    lambda numerator, places: Fraction(numerator, 10**places),
+    st.integers(-(10**9), 10**9),
+    st.integers(0, 4),
+)
+NON_TERMINATING = st.builds(
+    Fraction,
+    st.integers(-(10**6), 10**6),
+    st.integers(3, 999).filter(lambda d: _reduce(d) != 1),
+).filter(lambda value: _places(value) is None)
+RATIONALS = st.one_of(TERMINATING, NON_TERMINATING)
+
+
+def _reduce(denominator: int) -> int:
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator
+
+
+def _places(value: Fraction) -> int | None:
+    for places in range(12):
+        if (value * 10**places).denominator == 1:
+            return places
+    return None
+
+
+def _decimal(value: Fraction, places: int, thousands: bool = False) -> str:
+    scaled = abs(value) * 10**places
+    assert scaled.denominator == 1
+    whole, fraction = divmod(scaled.numerator, 10**places)
+    text = f"{whole:,}" if thousands else str(whole)
+    if places:
+        text += "." + str(fraction).zfill(places)
+    return ("-" if value < 0 else "") + text
+
+
+def _fractions(value: Fraction) -> list[str]:
+    n, d = value.numerator, value.denominator
+    sign, m = ("-" if n < 0 else ""), abs(n)
+    forms = [
+        f"{n}/{d}",
+        f"\\frac{{{n}}}{{{d}}}",
+        f"{sign}\\dfrac{{{m}}}{{{d}}}",
+        f"\\frac{{{2 * n}}}{{{2 * d}}}",
+    ]
+    whole, rest = divmod(m, d)
+    if whole and rest:
+        forms += [f"{sign}{whole} {rest}/{d}", f"{sign}{whole}\\frac{{{rest}}}{{{d}}}"]
+    return forms
+
+
+def surface_forms(value: Fraction) -> list[str]:
+    """Ways an answer equal to ``value`` is written: decimals with trailing zeros and thousands
+    separators, fractions and mixed numbers, currency, percent, and LaTeX wrappers."""
+    forms = _fractions(value)
+    places = _places(value)
+    if places is not None:
+        for zeros in (0, 1, 3):
+            forms += [_decimal(value, places + zeros), _decimal(value, places + zeros, thousands=True)]
+        plain = _decimal(value, places, thousands=True)
+        sign, digits = ("-", plain[1:]) if plain.startswith("-") else ("", plain)
+        forms += [f"{sign}${digits}", f"\\${plain}", f"{plain} dollars", f"\\text{{{plain}}}"]
+        if value == int(value):
+            forms.append(f"{plain}.")
+    percent = value * 100
+    percent_places = _places(percent)
+    if percent_places is not None:
+        text = _decimal(percent, percent_places)
+        forms += [f"{text}%", f"{text}\\%", f"{text} percent"]
+    else:
+        forms.append(f"\\frac{{{percent.numerator}}}{{{percent.denominator}}}\\%")
+    return forms + [f"\\boxed{{{form}}}" for form in forms[::2]] + [f"${forms[0]}$", f"x = {forms[1]}"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(RATIONALS, st.data())
+def test_every_form_of_a_value_is_equivalent_to_it(value, data):
+    forms = surface_forms(value)
+    pred, gold = data.draw(st.sampled_from(forms)), data.draw(st.sampled_from(forms))
+    assert is_equivalent(pred, gold, asks_percent=False), (pred, gold)
+
+
+@settings(max_examples=500, deadline=None)
+@given(RATIONALS, st.data())
+def test_distinct_values_are_never_equivalent_in_any_form(a, data):
+    # Any other value, or a neighbour one unit of a decimal place away (the near misses of issue 13).
+    neighbours = [a + Fraction(sign, 10**places) for sign in (-1, 1) for places in range(5)]
+    b = data.draw(st.one_of(RATIONALS, st.sampled_from(neighbours)))
+    assume(a != b)
+    if (_places(a) is None) != (_places(b) is None):
+        # A decimal within half a unit of its last place of a non-terminating value is that value
+        # rounded (EXACT_REWARD_CASES); decimals here have 2+ places, so 1/200 apart is never that.
+        assume(abs(a - b) > Fraction(1, 200))
+    pred, gold = data.draw(st.sampled_from(surface_forms(a))), data.draw(st.sampled_from(surface_forms(b)))
+    assert not is_equivalent(pred, gold, asks_percent=False), (pred, gold)
 
 
 EXTRACTION_CASES = [
