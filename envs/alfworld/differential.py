@@ -84,12 +84,7 @@ def compare_game(
     native = NativeGame(World.from_problem(parse_problem(game["pddl_problem"])), record.goal, wording=wording)
     real = RealGame(game)
     rng = random.Random(f"{seed}-{record.task_id}")
-    plan = list(record.walkthrough or [])
-    if wording == "0.3":
-        plan = [
-            c.replace("move ", "put ", 1).replace(" to ", " in/on ", 1) if c.startswith("move ") else c
-            for c in plan
-        ]
+    plan = record.walkthrough_in(wording) or []
     report.games += 1
 
     def check(step: int, command: str, what: str, mine: object, theirs: object) -> bool:

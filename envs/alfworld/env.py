@@ -51,7 +51,8 @@ class ALFWorldEnv(TextEnv):
             holds them, else the generated games shipped with agentsearch.
         max_steps, split, render_mode: see :class:`~agentsearch.envs.base.TextEnv`.
 
-    Extra ``info`` keys: ``task_type``, ``walkthrough`` (reset only) and ``engine``.
+    Extra ``info`` keys: ``task_type``, ``walkthrough`` (reset only, in the commands of the wording
+    played) and ``engine``.
 
     Example:
         >>> import gymnasium as gym, agentsearch
@@ -166,7 +167,7 @@ class ALFWorldEnv(TextEnv):
         extras = {
             "task_type": record.task_type,
             "engine": engine,
-            "walkthrough": list(record.walkthrough) if record.walkthrough else None,
+            "walkthrough": record.walkthrough_in(self.wording),
         }
         return observation, f"{record.goal}.", extras
 
@@ -231,7 +232,7 @@ class ALFWorldEnv(TextEnv):
         if self._record is None:
             raise EnvError("Call reset() before expert_plan().")
         if self._step_count == 0 and self._record.walkthrough:
-            return list(self._record.walkthrough)
+            return self._record.walkthrough_in(self.wording)
         if isinstance(self._game, NativeGame):
             return shortest_plan(
                 self._game, self._record.task_type, self._record.params, start=self._game.state

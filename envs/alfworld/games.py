@@ -27,9 +27,22 @@ from agentsearch.envs.alfworld.pddl import TASK_TYPES, Vocabulary, render_proble
 from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.paths import data_dir
 
-__all__ = ["GameCatalog", "GameRecord", "WORDINGS", "grammar_text", "tw_pddl", "write_game_folder"]
+__all__ = [
+    "GameCatalog",
+    "GameRecord",
+    "WORDINGS",
+    "grammar_text",
+    "reword",
+    "tw_pddl",
+    "write_game_folder",
+]
 
 WORDINGS = ("0.4", "0.3")
+#: The wording of the shipped games' walkthroughs (the generator plans on the 0.4 engine).
+SHIPPED_WALKTHROUGH_WORDING = "0.4"
+# The one command the two wordings spell differently: 0.4's "move X to Y" is 0.3's "put X in/on Y".
+_PLACE = {"0.4": re.compile(r"move (.+?) to (.+)"), "0.3": re.compile(r"put (.+?) in/on (.+)")}
+_PLACE_TEMPLATE = {"0.4": "move {} to {}", "0.3": "put {} in/on {}"}
 OFFICIAL_SPLITS = {"train": "train", "eval": "valid_seen", "test": "valid_unseen"}
 
 
@@ -57,6 +70,18 @@ class GameRecord:
     spec: Mapping[str, Any] | None = field(default=None, repr=False)
     problem_text: str | None = field(default=None, repr=False)
     grammar: str | None = field(default=None, repr=False)
+
+    def walkthrough_in(self, wording: str) -> list[str] | None:
+        """The walkthrough in the commands of the game as played in ``wording``.
+
+        An official game file plays in its own grammar, which its walkthrough already speaks; a shipped
+        game plays in ``wording`` and its walkthrough is reworded from the generator's.
+        """
+        if self.walkthrough is None:
+            return None
+        if self.grammar is not None:
+            return list(self.walkthrough)
+        return [reword(command, SHIPPED_WALKTHROUGH_WORDING, wording) for command in self.walkthrough]
 
     def problem(self, vocab: Vocabulary | None) -> str:
         if self.problem_text is not None:
@@ -93,6 +118,16 @@ def grammar_text(goal: str, wording: str = "0.4") -> str:
         )
         text = text.replace("move (object) to (receptacle):  place", "put (object) in/on (receptacle): place")
     return text
+
+
+def reword(command: str, source: str, target: str) -> str:
+    """``command`` written in wording ``source``, as wording ``target`` spells it (others unchanged).
+
+    >>> reword("move cd 1 to garbagecan 1", "0.4", "0.3")
+    'put cd 1 in/on garbagecan 1'
+    """
+    match = _PLACE[source].fullmatch(command)
+    return _PLACE_TEMPLATE[target].format(*match.groups()) if match else command
 
 
 def domain_text() -> str:

@@ -105,10 +105,9 @@ def test_wording_0_3_put_in_on_and_no_arrival_sentence() -> None:
     env = ALFWorldEnv(split="test", wording="0.3")
     task_id = next(t for t in env.task_ids("test") if env.catalog.get(t).task_type == "pick_and_place_simple")
     _, info = env.reset(options={"task_id": task_id})
-    plan = [
-        c.replace("move ", "put ", 1).replace(" to ", " in/on ", 1) if c.startswith("move ") else c
-        for c in info["walkthrough"]
-    ]
+    plan = info["walkthrough"]
+    assert any(c.startswith("put ") and " in/on " in c for c in plan)
+    assert not any(c.startswith("move ") for c in plan)
     first, *_ = env.step(plan[0])
     assert not first.startswith("You arrive") and first.split(" ")[0] in ("On", "The")
     for command in plan[1:]:
@@ -116,6 +115,39 @@ def test_wording_0_3_put_in_on_and_no_arrival_sentence() -> None:
     assert observation.startswith("You put the ") and " in/on the " in observation
     assert (reward, terminated) == (1.0, True)
     assert not any(a.startswith("move ") for a in info["valid_actions"])
+
+
+@pytest.mark.parametrize("wording", ["0.4", "0.3"])
+def test_every_expert_plan_wins_in_both_wordings(wording: str) -> None:
+    """info["walkthrough"], expert_plan() at reset and expert_plan() mid-episode, one game per task type."""
+    env = ALFWorldEnv(split="test", wording=wording)
+    by_type: dict[str, str] = {}
+    for task_id in env.task_ids("test"):
+        by_type.setdefault(env.catalog.get(task_id).task_type, task_id)
+    assert len(by_type) == 6
+    place = {"0.4": "move ", "0.3": "put "}
+    other, placed = ("0.3" if wording == "0.4" else "0.4"), 0
+    for task_id in by_type.values():
+        _, info = env.reset(options={"task_id": task_id})
+        plans = {"walkthrough": info["walkthrough"], "expert_plan": env.expert_plan()}
+        assert plans["walkthrough"] == plans["expert_plan"]
+        placed += sum(c.startswith(place[wording]) for c in plans["walkthrough"])
+        assert not any(c.startswith(place[other]) for c in plans["walkthrough"])
+        for name, plan in plans.items():
+            env.reset(options={"task_id": task_id})
+            outcome = [env.step(command) for command in plan]
+            assert not any(step[4]["invalid_action"] for step in outcome), (wording, task_id, name)
+            assert outcome[-1][1:3] == (1.0, True) and outcome[-1][4]["won"], (wording, task_id, name)
+        env.reset(options={"task_id": task_id})
+        env.step(plans["walkthrough"][0])
+        env.step("look")
+        rest = env.expert_plan()
+        assert rest is not None
+        for command in rest:
+            _, reward, terminated, _, info = env.step(command)
+            assert not info["invalid_action"], (wording, task_id, command)
+        assert (reward, terminated) == (1.0, True), (wording, task_id)
+    assert placed >= 5  # every task type but look_at_obj_in_light places an object
 
 
 def test_demangler_numbers_sorted_ids_from_the_top() -> None:

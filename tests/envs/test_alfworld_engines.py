@@ -77,6 +77,16 @@ def test_walkthrough_wins_a_sample_on_the_textworld_engine() -> None:
         assert (reward, terminated, info["won"]) == (1.0, True, True), task_id
 
 
+def test_0_3_walkthrough_wins_on_the_textworld_engine() -> None:
+    env = ALFWorldEnv(engine="textworld", split="test", wording="0.3")
+    task_id = next(t for t in sample(1, ("eval",)) if CATALOG.get(t).task_type == "pick_and_place_simple")
+    _, info = env.reset(options={"task_id": task_id})
+    assert any(c.startswith("put ") and " in/on " in c for c in info["walkthrough"])
+    for command in info["walkthrough"]:
+        _, reward, terminated, _, info = env.step(command)
+    assert (reward, terminated, info["won"]) == (1.0, True, True)
+
+
 def test_textworld_snapshot_restore_matches_replay() -> None:
     env = ALFWorldEnv(engine="textworld", split="test")
     task_id = sample(1, ("test",))[2]
