@@ -204,8 +204,9 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 def _data_stats(args: argparse.Namespace) -> int:
     import json
 
-    from agentsearch.data import pair_stats, read_jsonl, tree_stats
+    from agentsearch.data import pair_stats, tree_stats
     from agentsearch.search.tree import read_trees
+    from agentsearch.train.pairs import read_pair_records
 
     for path in args.files:
         with open(path, encoding="utf-8") as handle:
@@ -214,7 +215,8 @@ def _data_stats(args: argparse.Namespace) -> int:
             print(f"{path}: search trees")
             print(json.dumps(tree_stats(read_trees(path)), indent=2))
             continue
-        figures = pair_stats(read_jsonl(path))
+        # The same checks as train-q: a pair lacking a side is an error naming its line, not a count.
+        figures = pair_stats(record.meta for record in read_pair_records(path))
         histogram = figures.pop("gap_histogram")
         print(f"{path}: preference pairs")
         print(json.dumps(figures, indent=2))

@@ -64,3 +64,17 @@ def test_bad_strategy_and_bad_file_are_clear_errors(trees, tmp_path):
     )
     proc = cli("pairs", str(bad), "--out", str(tmp_path / "p.jsonl"))
     assert proc.returncode == 2 and "bad.jsonl:2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stats_rejects_an_incomplete_pair_as_train_q_does(trees, tmp_path):
+    good = tmp_path / "pairs.jsonl"
+    assert cli("pairs", str(trees), "--strategy", "all_siblings", "--out", str(good)).returncode == 0
+    records = [json.loads(line) for line in good.read_text().splitlines()]
+    assert len(records) >= 3
+    del records[1]["chosen"]
+    bad = tmp_path / "incomplete.jsonl"
+    bad.write_text("".join(json.dumps(record) + "\n" for record in records[:3]))
+    proc = cli("data", "stats", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "incomplete.jsonl:2" in proc.stderr and "chosen" in proc.stderr
+    assert '"pairs"' not in proc.stdout
