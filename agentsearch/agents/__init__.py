@@ -17,7 +17,6 @@ evaluation; :class:`LLMAgent` is the prompted one.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 from agentsearch.agents.base import Agent, Candidate, History, Turn
@@ -34,7 +33,6 @@ __all__ = [
     "EpisodeResult",
     "History",
     "LLMAgent",
-    "PROMPTS",
     "Turn",
     "format_response",
     "make_agent",
@@ -44,43 +42,22 @@ __all__ = [
 ]
 
 
-def _webshop() -> EnvPrompt:
-    from agentsearch.agents import webshop
-
-    return webshop.make_prompt()
-
-
-def _alfworld() -> EnvPrompt:
-    from agentsearch.agents import alfworld
-
-    return alfworld.make_prompt()
-
-
-def _math() -> EnvPrompt:
-    from agentsearch.agents import math
-
-    return math.make_prompt()
-
-
-#: Prompt configuration builders by environment short name.
-PROMPTS: dict[str, Callable[[], EnvPrompt]] = {"webshop": _webshop, "alfworld": _alfworld, "math": _math}
-
-
 def make_prompt(env_name: str) -> EnvPrompt:
-    """The prompt configuration of ``env_name`` (``"webshop"``, ``"alfworld"`` or ``"math"``)."""
-    if env_name not in PROMPTS:
-        raise ConfigError(
-            f"No agent prompts for environment {env_name!r}; known: {sorted(PROMPTS)}."
-            f"{did_you_mean(env_name, PROMPTS)}"
-        )
-    return PROMPTS[env_name]()
+    """The prompt configuration of ``env_name``: its plug-in's (``agentsearch.plugins``), or the generic one.
+
+    ``env_name`` is a short name (``"webshop"``) or a gymnasium id; an unknown name raises
+    :class:`ConfigError` listing the registered environments.
+    """
+    from agentsearch.plugins import get_env_plugin
+
+    return get_env_plugin(env_name).make_prompt()
 
 
 def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
     """An :class:`LLMAgent` with ``env_name``'s prompts.
 
     Args:
-        env_name: ``"webshop"``, ``"alfworld"`` or ``"math"``.
+        env_name: a registered environment's short name (``"webshop"`` ...) or a gymnasium id.
         llm_or_batcher: an ``agentsearch.llm`` backend (wrapped in a
             :class:`~agentsearch.llm.batcher.RequestBatcher`) or an object with async
             ``generate(request)``/``score(prompt, continuations)`` such as a batcher shared by many agents.

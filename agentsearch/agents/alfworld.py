@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from agentsearch.agents.parsing import parse_alfworld_action
-from agentsearch.agents.prompts import EnvPrompt, load_examples
+from agentsearch.agents.prompts import EXAMPLES_FILE, EnvPrompt
+from agentsearch.plugins import SHIPPED_CONFIGS, EnvPlugin, register_env_plugin
 
 __all__ = ["TASK_KINDS", "demo_thought", "instruction", "make_prompt", "task_kind"]
 
@@ -104,7 +105,7 @@ def demo_thought(action: str, instruction: str, observation: str, step: int) -> 
 
 
 def make_prompt() -> EnvPrompt:
-    examples = tuple(e for e in load_examples() if e.env_name == "alfworld")
+    examples = PLUGIN.load_examples()
     # Speak the same put/move wording as the game files the examples were recorded in.
     moves = any(step.action.startswith("move ") for e in examples for step in e.steps)
     placement = "move {obj} to {recep}" if moves else "put {obj} in/on {recep}"
@@ -118,3 +119,16 @@ def make_prompt() -> EnvPrompt:
         demo_thought=demo_thought,
         examples=examples,
     )
+
+
+#: The plug-in record of this environment (``agentsearch.plugins``).
+PLUGIN = register_env_plugin(
+    EnvPlugin(
+        "agentsearch/ALFWorld-v0",
+        prompt=make_prompt,
+        parser=parse_alfworld_action,
+        configs=SHIPPED_CONFIGS / "alfworld.yaml",
+        examples=EXAMPLES_FILE,
+        description="household tasks in TextWorld games (Shridhar et al., 2021)",
+    )
+)

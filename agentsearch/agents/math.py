@@ -11,7 +11,8 @@ free text, so ``action_mode="score_valid"`` falls back to generating.
 from __future__ import annotations
 
 from agentsearch.agents.parsing import format_response, parse_math_action
-from agentsearch.agents.prompts import EnvPrompt, load_examples
+from agentsearch.agents.prompts import EXAMPLES_FILE, EnvPrompt
+from agentsearch.plugins import SHIPPED_CONFIGS, EnvPlugin, register_env_plugin
 
 __all__ = ["CONTINUE", "INSTRUCTION", "INSTRUCTION_ACT", "demo_thought", "make_prompt", "respond"]
 
@@ -54,7 +55,7 @@ def demo_thought(action: str, instruction: str, observation: str, step: int) -> 
 
 
 def make_prompt() -> EnvPrompt:
-    examples = tuple(e for e in load_examples() if e.env_name == "math")
+    examples = PLUGIN.load_examples()
     return EnvPrompt(
         env_name="math",
         instruction=INSTRUCTION,
@@ -69,3 +70,16 @@ def make_prompt() -> EnvPrompt:
         demo_thought=demo_thought,
         examples=examples,
     )
+
+
+#: The plug-in record of this environment (``agentsearch.plugins``).
+PLUGIN = register_env_plugin(
+    EnvPlugin(
+        "agentsearch/Math-v0",
+        prompt=make_prompt,
+        parser=parse_math_action,
+        configs=SHIPPED_CONFIGS / "math.yaml",
+        examples=EXAMPLES_FILE,
+        description="step-level arithmetic word problems, one step per action",
+    )
+)

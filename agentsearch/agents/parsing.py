@@ -6,7 +6,8 @@ bounded: only the first :data:`MAX_PARSE_CHARS` characters are read, every regex
 quantifiers), and malformed text never raises. It becomes an action string the environment rejects
 with an invalid-action observation, so the step is counted as invalid instead of crashing a search.
 
-One parser per environment (:data:`PARSERS`), all built from two steps:
+One parser per environment (named by its plug-in record, ``agentsearch.plugins``), all built from two
+steps:
 
 1. :func:`action_text` finds what the model meant as its action: the first line after the first
    ``Action:`` marker (ETO's format; AgentGym also puts the action on the next line), else ``None``.
@@ -18,17 +19,17 @@ One parser per environment (:data:`PARSERS`), all built from two steps:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 __all__ = [
     "MAX_PARSE_CHARS",
     "MAX_ACTION_CHARS",
-    "PARSERS",
     "action_text",
     "format_response",
     "match_valid_action",
     "parse_action",
     "parse_alfworld_action",
+    "parse_generic_action",
     "parse_math_action",
     "parse_webshop_action",
 ]
@@ -193,24 +194,27 @@ def parse_math_action(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- shared
-def _generic(text: str) -> str:
+def parse_generic_action(text: str) -> str:
+    """The action of an environment without its own parser: the ``Action:`` line, else the first line."""
     line = action_text(text)
     return _bound(_strip_wrappers(line)) if line else _first_meaningful_line(text)
 
 
-#: Action parser of each environment short name; unknown environments use the ``Action:`` line.
-PARSERS: dict[str, Callable[[str], str]] = {
-    "webshop": parse_webshop_action,
-    "alfworld": parse_alfworld_action,
-    "math": parse_math_action,
-}
-
-
 def parse_action(text: str, env_name: str) -> str:
-    """Parse ``text`` with the parser of ``env_name``; never raises (a non-string gives ``""``)."""
+    """Parse ``text`` with the parser of ``env_name``'s plug-in; never raises (a non-string gives ``""``).
+
+    An environment agentsearch does not know uses :func:`parse_generic_action`.
+    """
     if not isinstance(text, str):
         return ""
-    return PARSERS.get(env_name, _generic)(text)
+    from agentsearch.errors import ConfigError
+    from agentsearch.plugins import get_env_plugin
+
+    try:
+        plugin = get_env_plugin(env_name)
+    except ConfigError:
+        return parse_generic_action(text)
+    return plugin.parse(text)
 
 
 def _normalise(action: str) -> str:

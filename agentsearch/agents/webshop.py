@@ -15,7 +15,8 @@ import re
 from collections.abc import Sequence
 
 from agentsearch.agents.parsing import parse_webshop_action
-from agentsearch.agents.prompts import EnvPrompt, load_examples
+from agentsearch.agents.prompts import EXAMPLES_FILE, EnvPrompt
+from agentsearch.plugins import SHIPPED_CONFIGS, EnvPlugin, register_env_plugin
 
 __all__ = [
     "INSTRUCTION", "INSTRUCTION_ACT", "action_prefix", "demo_thought", "make_prompt", "scorable_actions",
@@ -106,5 +107,18 @@ def make_prompt() -> EnvPrompt:
         scorable_actions=scorable_actions,
         action_prefix=action_prefix,
         demo_thought=demo_thought,
-        examples=tuple(e for e in load_examples() if e.env_name == "webshop"),
+        examples=PLUGIN.load_examples(),
     )
+
+
+#: The plug-in record of this environment (``agentsearch.plugins``).
+PLUGIN = register_env_plugin(
+    EnvPlugin(
+        "agentsearch/WebShop-v0",
+        prompt=make_prompt,
+        parser=parse_webshop_action,
+        configs=SHIPPED_CONFIGS / "webshop.yaml",
+        examples=EXAMPLES_FILE,
+        description="online shopping over a generated catalog (Yao et al., 2022)",
+    )
+)

@@ -1,8 +1,9 @@
 """Putting an environment back into the state of any tree node: snapshots, or replay from reset.
 
 Environments that implement ``snapshot()``/``restore()`` branch in O(1): each node keeps the snapshot
-taken right after its step. An environment without snapshots (``snapshot()`` raises
-``NotImplementedError``, or the class sets ``supports_snapshot = False``) is replayed: reset to the task,
+taken right after its step. An environment without snapshots (no ``snapshot``/``restore`` methods, as a
+plain gymnasium env behind its wrappers, ``snapshot()`` raising ``NotImplementedError``, or
+``supports_snapshot = False``) is replayed: reset to the task,
 then step every action on the path again, checking each observation and reward against the recorded
 one. A mismatch (a nondeterministic environment) marks the node and its subtree ``diverged`` in the
 tree instead of silently attaching children to a state that is not the one recorded; searches never
@@ -69,8 +70,11 @@ class Branching:
     def _try_snapshot(self) -> Any | None:
         if getattr(self.env, "supports_snapshot", True) is False:
             return None
+        snapshot, restore = getattr(self.env, "snapshot", None), getattr(self.env, "restore", None)
+        if not (callable(snapshot) and callable(restore)):
+            return None
         try:
-            return self.env.snapshot()
+            return snapshot()
         except NotImplementedError:
             return None
 

@@ -18,13 +18,13 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from agentsearch.agents.base import Agent
+from agentsearch.envs import short_name
 from agentsearch.errors import AgentSearchError, ConfigError, did_you_mean
 from agentsearch.search.algorithms import get_algorithm, make_search_config
 from agentsearch.search.base import task_seed
@@ -40,7 +40,7 @@ class CollectConfig:
     """One collection run. Paper defaults per environment ship as YAML (:func:`default_config_path`).
 
     Attributes:
-        env: environment short name (``webshop``, ``alfworld``, ``math``) or gymnasium id.
+        env: a registered environment's short name (``agentsearch envs list``) or a gymnasium id.
         split: task split searched.
         tasks: the first ``tasks`` ids of the split (all when ``None``); ignored if ``task_ids`` is set.
         task_ids: explicit task ids.
@@ -86,10 +86,10 @@ class CollectConfig:
 
 
 def default_config_path(env: str) -> Path | None:
-    """The shipped YAML with the paper's defaults for ``env`` (``None`` when there is none)."""
-    name = env.split("/")[-1].split("-")[0].lower()
-    resource = resources.files("agentsearch.search.configs") / f"{name}.yaml"
-    return Path(str(resource)) if resource.is_file() else None
+    """The YAML of ``env``'s ``collect`` defaults named by its plug-in (``None`` when it names none)."""
+    from agentsearch.plugins import get_env_plugin
+
+    return get_env_plugin(env).configs
 
 
 def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def _make_env(config: CollectConfig) -> Any:
 
 def build_agent(config: CollectConfig) -> Agent:
     """The agent ``config`` asks for: the scripted random policy, or an LLM agent over a batched backend."""
-    env_name = config.env.split("/")[-1].split("-")[0].lower()
+    env_name = short_name(config.env)
     if config.model == "random":
         from agentsearch.search.scripted import RandomValidAgent
 
