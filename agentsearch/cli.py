@@ -509,6 +509,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- view
+def _add_view(sub: argparse._SubParsersAction) -> None:
+    from agentsearch.data.pairs import STRATEGIES
+
+    p = sub.add_parser("view", help="static HTML pages of search trees (open index.html offline)")
+    p.add_argument("trees", nargs="+", help="trees files (.jsonl or .jsonl.gz) of collect or demos")
+    p.add_argument("--task", dest="tasks", action="extend", nargs="+", default=None, metavar="ID",
+                   help="only these task ids (default: every tree)")
+    p.add_argument("--strategy", default="best_path_extremes", choices=sorted(STRATEGIES),
+                   help="pair strategy whose chosen / rejected nodes are marked")
+    p.add_argument("--min-visits", type=int, default=0, help="as for `agentsearch pairs --min-visits`")
+    p.add_argument("--out", required=True, help="output folder (index.html and one page per tree)")
+    p.set_defaults(handler=_view)
+
+
+def _view(args: argparse.Namespace) -> int:
+    from agentsearch.viewer import write_tree_pages
+
+    result = write_tree_pages(args.trees, args.out, task_ids=args.tasks, strategy=args.strategy,
+                              min_visits=args.min_visits)
+    print(f"{result.index}: {len(result.entries)} trees")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 #: Each entry adds one subcommand group to the parser.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -523,6 +547,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_quickstart,
     _add_iterate,
     _add_serve,
+    _add_view,
 ]
 
 

@@ -1,0 +1,8 @@
+"""Static HTML views of search trees (``agentsearch view``) and of run folders (``agentsearch report``).
+
+Pages are self-contained files that work offline from ``file://``: no server, no CDN, nothing fetched.
+"""
+
+from agentsearch.viewer.tree_page import TreeEntry, ViewResult, tree_payload, write_tree_pages
+
+__all__ = ["TreeEntry", "ViewResult", "tree_payload", "write_tree_pages"]
