@@ -22,18 +22,28 @@ def _add_envs(sub: argparse._SubParsersAction) -> None:
     envs_sub = envs.add_subparsers(dest="envs_command", required=True)
     envs_sub.add_parser("list", help="list registered environments").set_defaults(handler=_envs_list)
     play = envs_sub.add_parser("play", help="play an environment in the terminal")
-    play.add_argument("env", help="short name (webshop, alfworld, math) or gymnasium id")
+    play.add_argument("env", help=_env_help())
     play.add_argument("--task", default=None, help="task id (default: a random task of --split)")
     play.add_argument("--split", default="test", choices=["train", "eval", "test"])
     play.add_argument("--seed", type=int, default=None)
     play.set_defaults(handler=_envs_play)
 
 
-def _envs_list(args: argparse.Namespace) -> int:
-    from agentsearch.envs import ENVS, NAMESPACE
+def _env_help(default: str | None = None) -> str:
+    """``--env`` help from the plug-in registry: every registered short name, or a gymnasium id."""
+    from agentsearch.plugins import env_plugins
 
-    for short, (name, entry_point) in ENVS.items():
-        print(f"{short:10s} {NAMESPACE}/{name:14s} {entry_point}")
+    names = ", ".join(env_plugins())
+    tail = f" (default: {default})" if default else ""
+    return f"{names}, or a gymnasium text env id (`module:Id` imports module first; see --import){tail}"
+
+
+def _envs_list(args: argparse.Namespace) -> int:
+    from agentsearch.plugins import env_plugins
+
+    for name, plugin in env_plugins().items():
+        missing = "" if plugin.available else f"  [needs: pip install 'agentsearch[{plugin.extra}]']"
+        print(f"{name:12s} {plugin.env_id:28s} {plugin.description}{missing}")
     return 0
 
 
@@ -91,7 +101,7 @@ def _key_values(items: Sequence[str] | None) -> dict:
 def _add_collect(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collect", help="run tree search over many tasks and append the trees to a JSONL file")
     p.add_argument("--config", default=None, help="YAML of collect options (over the env's shipped defaults)")
-    p.add_argument("--env", default=None, help="webshop, alfworld, math or a gymnasium id (default: webshop)")
+    p.add_argument("--env", default=None, help=_env_help("webshop"))
     p.add_argument("--split", default=None, choices=["train", "eval", "test"])
     p.add_argument("--tasks", type=int, default=None, help="the first N tasks of the split")
     p.add_argument("--task-ids", default=None, help="comma-separated task ids (instead of --tasks)")
@@ -230,7 +240,7 @@ def _data_stats(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- demos / train-sft
 def _add_demos(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demos", help="write expert demonstrations (or tree paths that won) as one-path trees")
-    p.add_argument("--env", default="webshop", help="environment short name")
+    p.add_argument("--env", default="webshop", help=_env_help("webshop"))
     p.add_argument("--split", default="train", choices=["train", "eval", "test"])
     p.add_argument("--tasks", type=int, default=None, help="the first N tasks of the split (default: all)")
     p.add_argument("--task-ids", default=None, help="comma-separated task ids (instead of --tasks)")
@@ -363,7 +373,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     from agentsearch.eval import CONFIGS
 
     p = sub.add_parser("eval", help="evaluate greedy / sampled / best-of-N / Q-guided agents")
-    p.add_argument("--env", default="webshop", help="webshop, alfworld or math")
+    p.add_argument("--env", default="webshop", help=_env_help("webshop"))
     p.add_argument("--split", default="test", choices=["train", "eval", "test"])
     p.add_argument("--agent", default="smollm2-135m", help="the agent's model (API model: --backend openai)")
     p.add_argument("--backend", default="hf", help="hf, vllm or openai")
@@ -509,30 +519,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------- view
-def _add_view(sub: argparse._SubParsersAction) -> None:
-    from agentsearch.data.pairs import STRATEGIES
-
-    p = sub.add_parser("view", help="static HTML pages of search trees (open index.html offline)")
-    p.add_argument("trees", nargs="+", help="trees files (.jsonl or .jsonl.gz) of collect or demos")
-    p.add_argument("--task", dest="tasks", action="extend", nargs="+", default=None, metavar="ID",
-                   help="only these task ids (default: every tree)")
-    p.add_argument("--strategy", default="best_path_extremes", choices=sorted(STRATEGIES),
-                   help="pair strategy whose chosen / rejected nodes are marked")
-    p.add_argument("--min-visits", type=int, default=0, help="as for `agentsearch pairs --min-visits`")
-    p.add_argument("--out", required=True, help="output folder (index.html and one page per tree)")
-    p.set_defaults(handler=_view)
-
-
-def _view(args: argparse.Namespace) -> int:
-    from agentsearch.viewer import write_tree_pages
-
-    result = write_tree_pages(args.trees, args.out, task_ids=args.tasks, strategy=args.strategy,
-                              min_visits=args.min_visits)
-    print(f"{result.index}: {len(result.entries)} trees")
-    return 0
-
-
 # ---------------------------------------------------------------------------- main
 #: Each entry adds one subcommand group to the parser.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -547,26 +533,49 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_quickstart,
     _add_iterate,
     _add_serve,
-    _add_view,
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentsearch", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE",
+                        help="import MODULE first, so the envs and plug-ins it registers are known "
+                             "(accepted anywhere on the command line)")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(sub)
     return parser
 
 
+def _take_imports(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``argv`` without its ``--import MODULE`` options, and the modules (so they load before --help)."""
+    rest, modules = [], []
+    items = iter(argv)
+    for item in items:
+        if item == "--import":
+            modules.append(next(items, ""))
+        elif item.startswith("--import="):
+            modules.append(item.partition("=")[2])
+        else:
+            rest.append(item)
+    return rest, modules
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from agentsearch.errors import AgentSearchError
+    from agentsearch.plugins import import_plugins
+
+    argv, modules = _take_imports(sys.argv[1:] if argv is None else argv)
+    try:
+        import_plugins(modules)
+    except AgentSearchError as err:
+        print(f"agentsearch: error: {err}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     handler: Handler = args.handler
-    from agentsearch.errors import AgentSearchError
-
     try:
         return handler(args)
     except AgentSearchError as err:

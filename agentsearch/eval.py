@@ -66,7 +66,7 @@ class EvalConfig:
     """One evaluation run.
 
     Attributes:
-        env: environment short name (``webshop``, ``alfworld``, ``math``).
+        env: a registered environment's short name (``agentsearch envs list``) or a gymnasium id.
         split: the split evaluated (the paper: WebShop test, 200 tasks).
         tasks: the first ``tasks`` ids of the split (all when ``None``); ignored if ``task_ids`` is set.
         task_ids: explicit task ids.
@@ -284,8 +284,9 @@ def build_agents(
     """
     from agentsearch.agents import make_agent
     from agentsearch.agents.qguided import QGuidedAgent, likelihood_scorer, qmodel_scorer
+    from agentsearch.envs import short_name
 
-    env_name = config.env.split("/")[-1].split("-")[0].lower()
+    env_name = short_name(config.env)
     if agent is None:
         if llm is None:
             from agentsearch.llm import load_llm

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentsearch.envs import short_name
 from agentsearch.errors import ConfigError
 
 __all__ = ["LoopConfig", "RoundResult", "quickstart", "iterate", "QUICKSTART"]
@@ -116,10 +117,6 @@ class RoundResult:
     qmodel: Path | None
     seconds: dict[str, float]
     eval: Any | None = None
-
-
-def _env_name(env: str) -> str:
-    return env.split("/")[-1].split("-")[0].lower()
 
 
 def _pairs_from_trees(
@@ -226,7 +223,7 @@ def iterate(
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     llm = _shared_llm(config)
-    agent = make_agent(_env_name(config.env), llm, **config.agent)
+    agent = make_agent(short_name(config.env), llm, **config.agent)
     provenance: dict[int, dict[str, Any]] = {}
     results: list[RoundResult] = []
     previous_qmodel: Path | None = None
