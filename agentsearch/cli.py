@@ -519,6 +519,49 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- view
+def _add_view(sub: argparse._SubParsersAction) -> None:
+    from agentsearch.data.pairs import STRATEGIES
+
+    p = sub.add_parser("view", help="static HTML pages of search trees (open index.html offline)")
+    p.add_argument("trees", nargs="+", help="trees files (.jsonl or .jsonl.gz) of collect or demos")
+    p.add_argument("--task", dest="tasks", action="extend", nargs="+", default=None, metavar="ID",
+                   help="only these task ids (default: every tree)")
+    p.add_argument("--strategy", default="best_path_extremes", choices=sorted(STRATEGIES),
+                   help="pair strategy whose chosen / rejected nodes are marked")
+    p.add_argument("--min-visits", type=int, default=0, help="as for `agentsearch pairs --min-visits`")
+    p.add_argument("--out", required=True, help="output folder (index.html and one page per tree)")
+    p.set_defaults(handler=_view)
+
+
+def _view(args: argparse.Namespace) -> int:
+    from agentsearch.viewer import write_tree_pages
+
+    result = write_tree_pages(args.trees, args.out, task_ids=args.tasks, strategy=args.strategy,
+                              min_visits=args.min_visits)
+    print(f"{result.index}: {len(result.entries)} trees")
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="one static HTML page for a run folder: eval, outcomes, trees, curves")
+    p.add_argument("run", help="run folder (quickstart, iterate or headline output)")
+    p.add_argument("--out", default=None, help="output folder (default: RUN/report)")
+    p.add_argument("--no-trees", action="store_true", help="do not render the run's trees files as pages")
+    p.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from agentsearch.viewer import write_report
+
+    result = write_report(args.run, args.out, trees=not args.no_trees)
+    found = result.contents
+    print(f"{result.index}: evaluations {len(found.evals)}, trees files {len(found.trees)}, "
+          f"pairs files {len(found.pairs)}, train-q outputs {len(found.qmodels)}, "
+          f"train-sft outputs {len(found.sft)}, tree pages {result.tree_pages}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 #: Each entry adds one subcommand group to the parser.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -533,6 +576,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_quickstart,
     _add_iterate,
     _add_serve,
+    _add_view,
+    _add_report,
 ]
 
 

@@ -82,3 +82,37 @@ def tree_files(tmp_path_factory) -> dict[str, Path]:
         assert len(list(read_trees(out))) == 2
         files[algo] = out
     return files
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tree_files) -> Path:
+    """A real run folder in the layout of `scripts/headline.sh`, made fast: random-agent MCTS trees,
+    their pairs, a tiny-random Q-model and SFT policy (3 and 2 steps), and a random-agent evaluation
+    of two configurations on the collected tasks (so outcomes link to trees)."""
+    pytest.importorskip("trl")
+    from agentsearch.data import preference_pairs, write_jsonl
+    from agentsearch.data.demos import DemosConfig, write_demos
+    from agentsearch.eval import EvalConfig, evaluate
+    from agentsearch.search.scripted import RandomValidAgent
+    from agentsearch.train.fit import train_q
+    from agentsearch.train.sft import train_sft
+
+    run = tmp_path_factory.mktemp("run")
+    trees = run / "trees.jsonl"
+    trees.write_bytes(tree_files["mcts"].read_bytes())
+    pairs = [p for tree in read_trees(trees) for p in preference_pairs(tree, "all_siblings")]
+    write_jsonl(pairs, run / "pairs.jsonl")
+    # Checkpoints carry trainer_state.json, whose log_history the report plots.
+    train_q(run / "pairs.jsonl", "tiny-random", run / "qmodel", max_steps=3, per_device_train_batch_size=2,
+            lora_top_layers=1, max_length=2048, eval_fraction=0.0, save_strategy="steps", save_steps=1)
+    demos = run / "demos.jsonl"
+    write_demos(DemosConfig(env="webshop", split="train", tasks=6, out=str(demos)))
+    train_sft([demos], "tiny-random", run / "sft", max_steps=2, eval_fraction=0.2, logging_steps=1,
+              curve_steps=1)
+    task_ids = [t.task_id for t in read_trees(trees)]
+    evaluate(
+        EvalConfig(env="webshop", split="train", task_ids=task_ids, compare=["greedy", "bestofn"],
+                   max_steps=3, bootstrap=200, concurrency=2, out=str(run / "eval")),
+        agent=RandomValidAgent("webshop"),
+    )
+    return run
