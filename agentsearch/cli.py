@@ -287,6 +287,8 @@ def _add_train_sft(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-4)")
     p.add_argument("--epochs", type=float, default=None, help="epochs (default 1)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    p.add_argument("--save-steps", type=int, default=None,
+                   help="optimizer steps between checkpoints (default 25); a rerun resumes")
     p.add_argument("--grad-accum", type=int, default=None, help="gradient accumulation steps (default 2)")
     p.add_argument("--max-demos", type=int, default=None, help="train on the first N demonstrations")
     p.add_argument("--min-reward", type=float, default=None, help="smallest final reward of a path (1.0)")
@@ -300,7 +302,8 @@ def _train_sft(args: argparse.Namespace) -> int:
 
     overrides = {
         "lora_r": args.lora_r, "learning_rate": args.lr, "num_train_epochs": args.epochs,
-        "max_steps": args.max_steps, "gradient_accumulation_steps": args.grad_accum,
+        "max_steps": args.max_steps, "save_steps": args.save_steps,
+        "gradient_accumulation_steps": args.grad_accum,
         "max_demos": args.max_demos, "min_reward": args.min_reward, "eval_fraction": args.eval_fraction,
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
@@ -334,6 +337,8 @@ def _add_train_q(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="pairs per step (default 4)")
     p.add_argument("--grad-accum", type=int, default=None, help="gradient accumulation steps")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    p.add_argument("--save-steps", type=int, default=None,
+                   help="optimizer steps between checkpoints (default 25); a rerun resumes")
     p.add_argument("--max-length", type=int, default=None, help="longest record in tokens (default 2048)")
     p.add_argument("--eval-fraction", type=float, default=None, help="tasks held out (default 0.1)")
     p.add_argument("--round", type=int, default=None, help="iteration round recorded in the metadata")
@@ -346,7 +351,7 @@ def _train_q_overrides(args: argparse.Namespace) -> dict:
         "target": args.target, "beta": args.beta, "lora_top_layers": args.lora_top_layers,
         "learning_rate": args.lr, "num_train_epochs": args.epochs,
         "per_device_train_batch_size": args.batch_size, "gradient_accumulation_steps": args.grad_accum,
-        "max_steps": args.max_steps, "max_length": args.max_length,
+        "max_steps": args.max_steps, "save_steps": args.save_steps, "max_length": args.max_length,
         "eval_fraction": args.eval_fraction, "round": args.round,
         "loss_type": [t for t in args.loss_type.split(",") if t] if args.loss_type else None,
     }

@@ -7,7 +7,8 @@ Every error derives from one base class, so ``except AgentSearchError`` catches 
     ├── DataFileError        a data file (catalog, goals, trees, pairs) is malformed; names file and line
     ├── EnvError             an environment cannot serve a request (unknown task id, stale snapshot ...)
     ├── ActionParseError     model text holds no parsable action (agents turn it into an invalid action)
-    └── BackendError         a generation backend failed; ``retryable`` tells whether a retry may help
+    ├── BackendError         a generation backend failed; ``retryable`` tells whether a retry may help
+    └── OutputError          an output file cannot be written (disk full, size limit, read-only folder)
 
 Messages say what was expected, what came, and how to fix it.
 """
@@ -15,6 +16,7 @@ Messages say what was expected, what came, and how to fix it.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "EnvError",
     "ActionParseError",
     "BackendError",
+    "OutputError",
     "did_you_mean",
 ]
 
@@ -74,6 +77,37 @@ class BackendError(AgentSearchError, RuntimeError):
         super().__init__(message)
         self.retryable = retryable
         self.status = status
+
+
+class OutputError(AgentSearchError, OSError):
+    """An output file cannot be written; what it already holds is left intact.
+
+    Args:
+        path: the file being written.
+        cause: the operating system's error (``ENOSPC``, ``EFBIG``, ``EROFS``, ``EACCES`` ...).
+    """
+
+    def __init__(self, path: object, cause: OSError) -> None:
+        self.path = str(path)
+        self.cause = cause
+        reason = cause.strerror or str(cause)
+        hint = _OUTPUT_HINTS.get(cause.errno or 0, "")
+        self.message = (
+            f"cannot write {self.path}: {reason}{hint}; what it already holds is intact: free space (or "
+            "choose another output) and rerun to resume"
+        )
+        super().__init__(cause.errno, self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_OUTPUT_HINTS = {
+    errno.ENOSPC: " (disk full)",
+    errno.EFBIG: " (file size limit)",
+    errno.EROFS: " (read-only file system)",
+    errno.EACCES: " (permission denied)",
+}
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -3,7 +3,9 @@
 ``evaluate(config)`` plays every configuration in ``config.compare`` on the same tasks with the same
 per-task seeds, appends one JSON line per finished episode to ``<out>/episodes.jsonl`` (task, actions,
 rewards, score, success, steps, tokens; fsynced, so a kill loses only the episodes in flight), skips
-episodes already in the file when rerun, and writes ``<out>/summary.json`` and ``<out>/summary.png``.
+episodes already in the file when rerun, and writes ``<out>/summary.json`` and ``<out>/summary.png``
+(atomically). An episode whose backend gives up after its retries is recorded with ``error`` set and
+left out of the scores; ``summary.json`` counts them under ``failed_episodes``, and the run goes on.
 
 Each configuration's summary holds the mean score, the success rate and the mean steps, each with a
 95% percentile-bootstrap interval over episodes (:func:`bootstrap_ci`).
@@ -29,9 +31,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from agentsearch.errors import ConfigError, DataFileError, did_you_mean
+from agentsearch.errors import AgentSearchError, ConfigError, DataFileError, did_you_mean
+from agentsearch.files import append_line, atomic_writer, write_text_atomic
 
 __all__ = [
     "CONFIGS",
@@ -229,7 +232,8 @@ def plot_summaries(summaries: dict[str, ConfigSummary], path: str | Path, *, tit
         fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    with atomic_writer(path, "wb") as handle:
+        fig.savefig(handle, dpi=120, format="png")
     plt.close(fig)
     return path
 
@@ -338,12 +342,6 @@ def build_agents(
     return agents
 
 
-def _append(handle: Any, record: dict[str, Any]) -> None:
-    handle.write((json.dumps(record) + "\n").encode())
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
 async def _play(
     config: EvalConfig,
     agents: dict[str, tuple[Any, float]],
@@ -366,9 +364,18 @@ async def _play(
             env = envs.pop() if envs else make(config.env, split=config.split)
             seed = task_seed(config.seed, task_id)
             start = time.perf_counter()
-            result = await run_episode(
-                env, agent, task_id=task_id, temperature=temperature, max_steps=config.max_steps, seed=seed
-            )
+            try:
+                result = await run_episode(
+                    env, agent, task_id=task_id, temperature=temperature, max_steps=config.max_steps,
+                    seed=seed,
+                )
+            except AgentSearchError as err:  # a backend that gave up after its retries, an env error
+                logger.warning("[%s] task %s failed: %s", name, task_id, err)
+                record = {"config": name, "task_id": task_id, "seed": seed,
+                          "error": f"{type(err).__name__}: {err}",
+                          "seconds": round(time.perf_counter() - start, 3)}
+                append_line(handle, json.dumps(record))  # the env's state is unknown: not reused
+                continue
             envs.append(env)
             record = {
                 "config": name,
@@ -385,7 +392,7 @@ async def _play(
                 "truncated": result.truncated,
                 "seconds": round(time.perf_counter() - start, 3),
             }
-            _append(handle, record)
+            append_line(handle, json.dumps(record))
             if progress is not None:
                 progress(record)
 
@@ -425,15 +432,18 @@ def evaluate(
     records = [
         r for r in read_episodes(episodes_path) if r["task_id"] in wanted and r["config"] in config.compare
     ]
-    summaries = summarize(records, resamples=config.bootstrap, seed=config.seed)
+    # Failed episodes (backend gave up) are counted apart; scores are over the episodes that ran.
+    played = [r for r in records if r.get("error") is None]
+    summaries = summarize(played, resamples=config.bootstrap, seed=config.seed)
     summaries = {name: summaries[name] for name in config.compare if name in summaries}
     summary_path = out / "summary.json"
-    summary_path.write_text(
-        json.dumps(
-            {"config": asdict(config), "summaries": {k: asdict(v) for k, v in summaries.items()}}, indent=2
-        )
-        + "\n"
-    )
+    failed = Counter(r["config"] for r in records if r.get("error") is not None)
+    summary = {
+        "config": asdict(config),
+        "summaries": {k: asdict(v) for k, v in summaries.items()},
+        "failed_episodes": {name: failed[name] for name in config.compare if failed[name]},
+    }
+    write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
     plot_path = (
         plot_summaries(summaries, out / "summary.png", title=f"{config.env} {config.split}")
         if summaries

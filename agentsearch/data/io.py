@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentsearch.errors import DataFileError
+from agentsearch.files import atomic_writer
 
 __all__ = ["write_jsonl", "read_jsonl", "load_pairs", "load_value_labels"]
 
@@ -18,17 +19,11 @@ VALUE_COLUMNS = ("prompt", "completion", "q")
 
 def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike[str]) -> int:
     """Write records as JSONL, atomically (temporary file renamed over ``path``); returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
             count += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
     return count
 
 

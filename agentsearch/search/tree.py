@@ -27,6 +27,7 @@ from typing import Any
 
 from agentsearch.agents.base import History, Turn
 from agentsearch.errors import DataFileError
+from agentsearch.files import append_line
 from agentsearch.llm.base import Message
 
 __all__ = [
@@ -466,11 +467,9 @@ def read_trees(path: str | os.PathLike[str]) -> Iterator[SearchTree]:
 
 
 def append_tree(handle: Any, tree: SearchTree) -> None:
-    """Write ``tree`` as one line to an open binary or text handle, then flush and fsync it.
+    """Write ``tree`` as one line to an open binary or text handle, then fsync it.
 
-    The line is written in one call so a kill leaves at most one partial line at the end.
+    The line is written in one call so a kill leaves at most one partial line at the end; a failed write
+    (disk full) is cut back off and raises :class:`~agentsearch.errors.OutputError`.
     """
-    line = tree.to_json() + "\n"
-    handle.write(line.encode("utf-8") if "b" in getattr(handle, "mode", "") else line)
-    handle.flush()
-    os.fsync(handle.fileno())
+    append_line(handle, tree.to_json())

@@ -2,7 +2,10 @@
 
 The output directory is a standard PEFT adapter (or a full Hugging Face model with ``lora=False``)
 plus the tokenizer and ``agentsearch_meta.json`` (base model, beta, data hash, held-out metrics,
-round), loadable with :meth:`agentsearch.train.QValueModel.load`.
+round), loadable with :meth:`agentsearch.train.QValueModel.load`. Training checkpoints every
+``save_steps`` optimizer steps; a rerun into the same folder (after a kill) resumes from the newest
+complete checkpoint, with the model, optimizer, scheduler, RNG and data order restored, so it ends on
+the same loss as an uninterrupted run.
 
 Example::
 
@@ -14,13 +17,17 @@ Example::
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentsearch.errors import ConfigError, DataFileError
+from agentsearch.files import write_text_atomic
+from agentsearch.train.checkpoints import last_complete_checkpoint
 from agentsearch.train.meta import TrainMeta, file_sha256, model_fingerprint
 from agentsearch.train.pairs import check_tokenized, read_pair_records, split_heldout
 
@@ -30,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: Where a LoRA-trained policy is also saved with the adapter merged in (a plain Hugging Face folder).
 POLICY_FOLDER = "merged"
+#: The identity of the run whose checkpoints the folder holds (see ``_resume_point``).
+RUN_FILE = "agentsearch_run.json"
 
 LLAMA_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -147,7 +156,7 @@ def train_q(
         peft_config=peft_config,
     )
     start = time.perf_counter()
-    train_output = trainer.train()
+    train_output = trainer.train(resume_from_checkpoint=_resume_point(out, pairs_path, base, args))
     seconds = time.perf_counter() - start
     metrics: dict[str, float] = {k: float(v) for k, v in train_output.metrics.items()}
     history = [entry for entry in trainer.state.log_history if "loss" in entry]
@@ -194,6 +203,40 @@ def train_q(
     )
     meta.save(out)
     return TrainResult(out, metrics, meta, seconds, len(train_records))
+
+
+def _resume_point(out: Path, pairs_path: str | Path, base: str, args: Any) -> str | None:
+    """The checkpoint a rerun into ``out`` resumes from, if the checkpoints there are of this run.
+
+    The run's identity (data hash, base, seed, the options that shape the optimisation) is written
+    before training starts. A rerun with other data or options never continues a foreign state: it
+    removes those checkpoints and starts over (what a rerun did before checkpoints existed).
+    """
+    identity = {
+        "pairs_sha256": file_sha256(pairs_path), "base": str(base), "seed": args.seed,
+        "target": args.target, "lora": args.lora, "beta": args.beta, "loss_type": list(args.loss_type),
+        "learning_rate": args.learning_rate, "batch": args.per_device_train_batch_size,
+        "grad_accum": args.gradient_accumulation_steps, "max_steps": args.max_steps,
+        "epochs": args.num_train_epochs,
+    }
+    run_file = out / RUN_FILE
+    checkpoint = last_complete_checkpoint(out)
+    if checkpoint is not None:
+        try:
+            previous = json.loads(run_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        if previous != identity:
+            changed = sorted(k for k in identity if (previous or {}).get(k) != identity[k])
+            logger.warning("train-q: %s holds checkpoints of another run (differs in %s); starting over.",
+                           out, changed)
+            for folder in out.glob("checkpoint-*"):
+                shutil.rmtree(folder, ignore_errors=True)
+            checkpoint = None
+    write_text_atomic(run_file, json.dumps(identity, indent=2, sort_keys=True) + "\n")
+    if checkpoint is not None:
+        logger.info("train-q: resuming from %s", checkpoint)
+    return checkpoint
 
 
 def load_model_config(base: str) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agentsearch.errors import ConfigError, DataFileError
+from agentsearch.files import write_text_atomic
 
 __all__ = ["META_FILE", "TrainMeta", "model_fingerprint", "file_sha256"]
 
@@ -50,7 +51,7 @@ class TrainMeta:
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / META_FILE
-        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        write_text_atomic(path, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
         return path
 
     @classmethod

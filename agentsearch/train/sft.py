@@ -35,6 +35,8 @@ from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from agentsearch.errors import ConfigError, DataFileError
+from agentsearch.files import write_text_atomic
+from agentsearch.train.checkpoints import last_complete_checkpoint
 from agentsearch.train.meta import model_fingerprint
 from agentsearch.train.sft_data import IGNORE_INDEX, SFTSequence, render_paths, tokenizer_fingerprint
 
@@ -197,7 +199,7 @@ class SFTMeta:
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / SFT_META_FILE
-        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        write_text_atomic(path, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
         return path
 
     @classmethod
@@ -300,11 +302,6 @@ def _agent(env: str, tokenizer: Any, options: dict[str, Any]) -> Any:
 
     # Rendering needs only the prompt and the tokenizer: no backend is called.
     return LLMAgent(make_prompt(env), backend=None, tokenizer=tokenizer, **options)
-
-
-def _last_checkpoint(out: Path) -> str | None:
-    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[-1]))
-    return str(checkpoints[-1]) if checkpoints else None
 
 
 def train_sft(
@@ -430,7 +427,7 @@ def _fit(
         callbacks=[_CurveCallback(curve_seqs, args.curve_steps, measured)],
     )
     start = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=_last_checkpoint(out))
+    output = trainer.train(resume_from_checkpoint=last_complete_checkpoint(out))
     seconds = time.perf_counter() - start
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))

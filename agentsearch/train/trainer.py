@@ -97,8 +97,10 @@ class StepDPOConfig(DPOConfig):
     )
     logging_steps: float = field(default=1, metadata={"help": "Log every n steps."})
     save_strategy: str = field(
-        default="no", metadata={"help": "Checkpointing; train_q saves the final model."}
+        default="steps", metadata={"help": "Checkpoint every save_steps, so a killed run resumes."}
     )
+    save_steps: float = field(default=25, metadata={"help": "Optimizer steps between checkpoints."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept."})
     report_to: Any = field(default="none", metadata={"help": "Integrations to report to."})
     use_cpu: bool = field(default=True, metadata={"help": "Train on CPU (set False to use a GPU)."})
     bf16: bool | None = field(default=False, metadata={"help": "bfloat16 (ran 8x slower on our CPUs)."})

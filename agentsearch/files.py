@@ -1,0 +1,79 @@
+"""Crash-safe file writes: whole files replaced atomically, records appended durably one line at a time.
+
+Long runs are killed (``kill -9``, preemption) and run out of disk. Two rules keep what they leave
+readable:
+
+* a file rewritten as a whole (a summary, a metadata record, a pairs file) is written to a temporary
+  file next to it, fsynced and renamed over the target (:func:`atomic_writer`, :func:`write_text_atomic`),
+  so a reader sees the old content or the new, never a half;
+* a record appended to a log (a tree, an episode) is one ``write`` of one line, fsynced
+  (:func:`append_line`). A kill leaves at most one partial last line, which readers drop; a failed write
+  (disk full, file too large, read-only file system) is cut back off before :class:`OutputError` is
+  raised, so the lines already there stay intact and the file ends on a line boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from agentsearch.errors import OutputError
+
+__all__ = ["append_line", "atomic_writer", "write_text_atomic"]
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path``; on a clean exit fsync it and rename it over ``path``.
+
+    Raises:
+        OutputError: the file could not be written (the target keeps its previous content).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        encoding = None if "b" in mode else "utf-8"
+        with tmp.open(mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except OSError as err:
+        raise OutputError(path, err) from err
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Replace ``path`` by ``text`` atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(path) as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def append_line(handle: Any, line: str) -> None:
+    """Append ``line`` (newline added) to the file open as ``handle`` in one write, then fsync it.
+
+    On a failed write the file is truncated back to where the line began, so no partial line stays.
+
+    Raises:
+        OutputError: the line could not be written (disk full, file size limit, read-only ...).
+    """
+    data = (line + "\n").encode("utf-8")
+    handle.flush()  # anything buffered goes first, so the line lands in order
+    fd = handle.fileno()
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:  # a regular file takes it in one call; a short write (disk nearly full) loops
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        raise OutputError(getattr(handle, "name", fd), err) from err
