@@ -82,6 +82,9 @@ def env_id(name: str) -> str:
             raise ConfigError(f"Cannot import {module!r} for environment {name!r}: {err}") from err
         if bare in gym.registry:
             return bare
+        namespaced = sorted(i for i in gym.registry if i.rsplit("/", 1)[-1] == bare)
+        if len(namespaced) == 1:  # the module registered `namespace/Id`
+            return namespaced[0]
         raise ConfigError(f"Importing {module!r} registered no gymnasium environment {bare!r}.")
     matches = sorted((i for i in gym.registry if short_name(i) == name.lower()), key=_namespace_first)
     if matches:

@@ -115,6 +115,9 @@ class TextEnv(gym.Env[str, str]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 1}
     default_max_steps: ClassVar[int] = 15
+    #: ``info`` keys that may differ between two runs of the same actions (a simulator that names
+    #: objects in hash order); the contract checker leaves them out of its determinism checks.
+    nondeterministic_info: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, max_steps: int | None = None, split: str = "train", render_mode: str | None = None):
         max_steps = self.default_max_steps if max_steps is None else max_steps

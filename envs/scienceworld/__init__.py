@@ -6,7 +6,11 @@ ships the simulator jar) and Java 17+. The adapter is thin:
 * task ids are ``"<task name>:<variation>"`` (``"boil:3"``), from ScienceWorld's own train / dev / test
   variation lists (our ``train`` / ``eval`` / ``test``; shipped in ``tasks.json`` since listing them
   costs 30 task loads). Split lists interleave task types: the first 30 ids are one variation of each.
-* valid actions are ``get_valid_action_object_combinations()``; the instruction is the task description.
+* observations list a room's objects in the simulator's hash order, which changes from one load to the
+  next; each run of tab-indented lines is sorted, so replaying a path gives the recorded text again.
+* valid actions are ``get_valid_action_object_combinations()`` (sorted; the simulator names ambiguous
+  objects differently from one reset to the next, so the list may vary between replays of one path);
+  the instruction is the task description.
 * rewards: ScienceWorld scores progress 0-100 (-100 on a failed task); the reward of a step is the change
   of ``max(score, 0) / 100``, so an episode's return is its final normalised score, and ``won`` means 100.
 * no snapshots: the simulator cannot copy its state, so search branches by replay (deterministic).
@@ -26,7 +30,7 @@ from typing import Any
 from agentsearch.envs.base import SPLITS, TextEnv, Transition, check_split
 from agentsearch.errors import ConfigError
 
-__all__ = ["ScienceWorldEnv", "TASKS_FILE", "scienceworld_available"]
+__all__ = ["ScienceWorldEnv", "TASKS_FILE", "canonical_observation", "scienceworld_available"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,21 @@ def scienceworld_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("scienceworld") is not None and shutil.which("java") is not None
+
+
+def canonical_observation(text: str) -> str:
+    """``text`` with each run of tab-indented lines (a room's or container's contents) sorted."""
+    lines: list[str] = []
+    listing: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith("\t"):
+            listing.append(line)
+            continue
+        lines.extend(sorted(listing))
+        listing = []
+        lines.append(line)
+    lines.extend(sorted(listing))
+    return "\n".join(lines)
 
 
 @cache
@@ -71,6 +90,9 @@ class ScienceWorldEnv(TextEnv):
     default_max_steps = 40
     #: The simulator cannot copy its state: search branches by replay from reset.
     supports_snapshot = False
+    #: Its valid-action lists name ambiguous objects differently from one reset to the next (observations
+    #: and scores do not vary); replay checks observations and rewards only, so search is unaffected.
+    nondeterministic_info = ("valid_actions",)
 
     def __init__(
         self,
@@ -106,7 +128,7 @@ class ScienceWorldEnv(TextEnv):
         observation, info = self._sim.reset()
         self._score = 0.0
         self._gold = list(self._sim.get_gold_action_sequence())
-        return observation, self._sim.get_task_description(), {"score": 0.0}
+        return canonical_observation(observation), self._sim.get_task_description(), {"score": 0.0}
 
     def _step(self, action: str) -> Transition:
         if not action.strip():
@@ -120,7 +142,7 @@ class ScienceWorldEnv(TextEnv):
         reward, self._score = score - self._score, score
         invalid = observation.startswith("No known action matches")
         return Transition(
-            observation,
+            canonical_observation(observation),
             reward=reward,
             terminated=bool(completed),
             won=float(info["score"]) >= 100,
