@@ -85,6 +85,29 @@ def tree_files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def generic_tree_file(tmp_path_factory) -> Path:
+    """An MCTS tree on a plain gymnasium env (tests/plain_text_env.py) that knows nothing of agentsearch."""
+    import asyncio
+    import sys
+
+    from agentsearch.envs import make
+    from agentsearch.search.mcts import MCTSConfig, mcts
+    from agentsearch.search.scripted import RandomValidAgent
+    from agentsearch.search.tree import append_tree
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared test env lives in tests/
+    from plain_text_env import ENV_ID
+
+    env = make(ENV_ID, valid_actions_key="moves")
+    tree = asyncio.run(mcts(env, RandomValidAgent("corridor"), "3", MCTSConfig(iterations=20, max_depth=6),
+                            seed=0))
+    out = tmp_path_factory.mktemp("generic") / "corridor.jsonl"
+    with out.open("w") as handle:
+        append_tree(handle, tree)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tree_files) -> Path:
     """A real run folder in the layout of `scripts/headline.sh`, made fast: random-agent MCTS trees,
     their pairs, a tiny-random Q-model and SFT policy (3 and 2 steps), and a random-agent evaluation

@@ -91,11 +91,16 @@ def test_unknown_task_and_strategy_are_clear_errors(tree_files, tmp_path):
         write_tree_pages([tmp_path / "absent.jsonl"], tmp_path)
 
 
-@pytest.mark.parametrize("algo", ["mcts", "dfsdt", "beam", "best_of_n", "demo"])
-def test_tree_page_shows_every_node_and_the_clicked_nodes_text(algo, tree_files, watched, tmp_path):
+@pytest.mark.parametrize("algo", ["mcts", "dfsdt", "beam", "best_of_n", "demo", "generic"])
+def test_tree_page_shows_every_node_and_the_clicked_nodes_text(
+    algo, tree_files, generic_tree_file, watched, tmp_path
+):
     if algo == "demo":
         result = write_tree_pages([DEMOS], tmp_path, task_ids=["1500"])
         tree = next(t for t in read_trees(DEMOS) if t.task_id == "1500")
+    elif algo == "generic":  # a plain gymnasium env through GymTextEnv
+        result = write_tree_pages([generic_tree_file], tmp_path)
+        tree = next(read_trees(generic_tree_file))
     else:
         result = write_tree_pages([tree_files[algo]], tmp_path)
         tree = next(read_trees(tree_files[algo]))

@@ -129,8 +129,9 @@
     tree.textContent = "";
     var ul = el("ul"), root = rowFor(0);
     ul.appendChild(root);
-    tree.appendChild(ul);
+    // Built detached, then attached once: the browser styles and lays out the rows in one pass.
     if (expanded.has(0)) expandFrom(root, 0);
+    tree.appendChild(ul);
   }
   // Make node n's row exist: expand its ancestors, showing enough children at each level.
   function reveal(n) {
