@@ -3,9 +3,12 @@
 * :func:`quickstart`: one round on embedded CPU defaults (WebShop, SmolLM2-135M, offline): a small MCTS
   collection on train tasks, pairs, a LoRA Q-model, then greedy vs Q-guided on a fixed test slice.
 * :func:`iterate`: ``rounds`` rounds of collect -> pairs -> train, where round r > 0 collects with the
-  Q-guided agent built from round r-1's Q-model (expert iteration). Every tree and every pair carries
-  its round and the collector's provenance (``collector``, ``collector_qmodel``; in trees under
-  ``tree.provenance``), and each round folder holds a ``round.json`` manifest.
+  Q-guided agent built from round r-1's Q-model (expert iteration). With ``sft`` set, each round also
+  fine-tunes the policy on its own successful paths (rejection-sampling fine-tuning, as RFT, STaR and
+  Agent Q do), and round r + 1 acts with, and bases its Q-model on, that policy. Every tree and every
+  pair carries its round and the collector's provenance (``collector``, ``collector_qmodel``,
+  ``collector_policy``; in trees under ``tree.provenance``), and each round folder holds a
+  ``round.json`` manifest.
 
 Every stage is resumable: collection and evaluation skip finished tasks and episodes, pairs are rebuilt
 from the trees (cheap), and training is skipped when the Q-model directory already holds a model trained
@@ -18,6 +21,7 @@ and every record fits the trainer's ``max_length``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -55,6 +59,9 @@ class LoopConfig:
         candidates: samples per step of the Q-guided agent (paper: 5).
         temperature: temperature of those samples (paper: 1.0; SmolLM2-135M's search keywords at 1.0
             are mostly noise, so the defaults sample at 0.7 with ``top_p`` 0.9, in search too).
+        sft: per-round policy fine-tuning on the round's successful paths
+            (:class:`~agentsearch.train.sft.StepSFTConfig` overrides, e.g. ``{"min_reward": 1.0}``);
+            ``None`` keeps the policy fixed.
         compare: eval configurations.
         max_steps: step cap per eval episode.
         concurrency: searches / episodes at once (their model calls are batched).
@@ -96,6 +103,7 @@ class LoopConfig:
     )
     candidates: int = 5
     temperature: float = 0.7
+    sft: dict[str, Any] | None = None
     compare: list[str] = field(default_factory=lambda: ["greedy", "qguided"])
     max_steps: int | None = 5
     concurrency: int = 8
@@ -117,6 +125,9 @@ class RoundResult:
     qmodel: Path | None
     seconds: dict[str, float]
     eval: Any | None = None
+    #: The policy that collected this round, and the one the round's SFT stage trained (if any).
+    policy: str = ""
+    next_policy: str | None = None
 
 
 def _pairs_from_trees(
@@ -150,15 +161,35 @@ def _pairs_from_trees(
     return len(records)
 
 
-def _train_if_needed(pairs: Path, out: Path, config: LoopConfig, round_index: int) -> Path:
+def _train_if_needed(pairs: Path, out: Path, config: LoopConfig, base: str, round_index: int) -> Path:
     from agentsearch.train.fit import train_q
     from agentsearch.train.meta import META_FILE, TrainMeta, file_sha256
 
     if (out / META_FILE).is_file() and TrainMeta.load(out).data.get("sha256") == file_sha256(pairs):
         logger.info("%s already holds a model trained on %s; skipping training", out, pairs)
         return out
-    train_q(pairs, config.model, out, seed=config.seed, round=round_index, **config.train)
+    train_q(pairs, base, out, seed=config.seed, round=round_index, **config.train)
     return out
+
+
+def _fine_tune_if_needed(trees: Path, policy: str, out: Path, config: LoopConfig) -> str | None:
+    """Fine-tune ``policy`` on the successful paths of ``trees`` into ``out``; ``None`` when none succeeds.
+
+    A finished fine-tune (its record holds final metrics) is reused; a cut one resumes from its last
+    checkpoint.
+    """
+    from agentsearch.errors import DataFileError
+    from agentsearch.train.sft import SFT_META_FILE, SFTMeta, train_sft
+
+    if (out / SFT_META_FILE).is_file() and SFTMeta.load(out).metrics:
+        logger.info("%s already holds the fine-tuned policy; skipping fine-tuning", out)
+        return str(out)
+    try:
+        train_sft([trees], policy, out, seed=config.seed, **(config.sft or {}))
+    except DataFileError as err:
+        logger.warning("no policy fine-tuning this round: %s", err)
+        return None
+    return str(out)
 
 
 def _collect(
@@ -193,19 +224,21 @@ def _collect(
     collect(collect_config, agent=agent, progress=progress)
 
 
-def _shared_llm(config: LoopConfig) -> Any:
+def _load_llm(config: LoopConfig, model: str) -> Any:
     from agentsearch.llm import load_llm
 
-    return load_llm(config.backend, config.model)
+    return load_llm(config.backend, model)
 
 
 def iterate(
     config: LoopConfig, *, rounds: int = 2, evaluate_last: bool = False, report: Report | None = None
 ) -> list[RoundResult]:
-    """Expert iteration: per round collect -> pairs -> train; round r > 0 collects Q-guided.
+    """Expert iteration: per round collect -> pairs -> train (-> fine-tune); round r > 0 collects Q-guided.
 
     Round r's pairs come from the trees of rounds 0..r (each tagged with its round and collector), and its
-    Q-model is trained from the base model on them.
+    Q-model is trained from the round's policy on them: ``config.model``, or with ``config.sft`` the policy
+    fine-tuned on round r - 1's successful paths (the reference of a step-level Q-model is the acting
+    policy, as in Zhai et al.).
 
     Args:
         config: the loop configuration.
@@ -222,8 +255,8 @@ def iterate(
     report = report or logger.info
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    llm = _shared_llm(config)
-    agent = make_agent(short_name(config.env), llm, **config.agent)
+    policy = config.model
+    llm = _load_llm(config, policy)
     provenance: dict[int, dict[str, Any]] = {}
     results: list[RoundResult] = []
     previous_qmodel: Path | None = None
@@ -231,8 +264,9 @@ def iterate(
         folder = out / f"round{round_index}"
         folder.mkdir(exist_ok=True)
         seconds: dict[str, float] = {}
+        agent = make_agent(short_name(config.env), llm, **config.agent)
         collector: Any = agent
-        provenance[round_index] = {"collector": "agent", "collector_qmodel": None}
+        provenance[round_index] = {"collector": "agent", "collector_qmodel": None, "collector_policy": policy}
         if previous_qmodel is not None:
             qmodel = QValueModel.load(previous_qmodel)
             collector = QGuidedAgent(
@@ -241,7 +275,7 @@ def iterate(
                 candidates=config.candidates,
                 temperature=config.temperature,
             )
-            provenance[round_index] = {"collector": "qguided", "collector_qmodel": str(previous_qmodel)}
+            provenance[round_index].update(collector="qguided", collector_qmodel=str(previous_qmodel))
         (folder / "round.json").write_text(
             json.dumps({"round": round_index, **provenance[round_index], "config": asdict(config)}, indent=2)
             + "\n"
@@ -259,31 +293,42 @@ def iterate(
         report(f"  round {round_index}: {num_pairs} pairs from {len(trees_so_far)} tree file(s)")
 
         start = time.perf_counter()
-        qmodel_dir = _train_if_needed(pairs, folder / "qmodel", config, round_index)
+        qmodel_dir = _train_if_needed(pairs, folder / "qmodel", config, policy, round_index)
         seconds["train"] = time.perf_counter() - start
         report(f"  round {round_index}: Q-model in {qmodel_dir} ({seconds['train']:.0f} s)")
         previous_qmodel = qmodel_dir
-        results.append(RoundResult(round_index, trees, pairs, num_pairs, qmodel_dir, seconds))
+
+        next_policy = None
+        if config.sft is not None and round_index + 1 < rounds:
+            start = time.perf_counter()
+            next_policy = _fine_tune_if_needed(trees, policy, folder / "policy", config)
+            seconds["sft"] = time.perf_counter() - start
+            if next_policy is not None:
+                report(f"  round {round_index}: policy fine-tuned on its successes in {next_policy}")
+        results.append(
+            RoundResult(round_index, trees, pairs, num_pairs, qmodel_dir, seconds, None, policy, next_policy)
+        )
+        if next_policy is not None:
+            policy = next_policy
+            llm = _load_llm(config, policy)
 
     if evaluate_last and previous_qmodel is not None:
         last = results[-1]
         start = time.perf_counter()
-        summary = _evaluate(config, previous_qmodel, out / f"round{last.round}" / "eval", llm, report)
+        summary = _evaluate(config, policy, previous_qmodel, out / f"round{last.round}" / "eval", llm, report)
         last.seconds["eval"] = time.perf_counter() - start
-        results[-1] = RoundResult(
-            last.round, last.trees, last.pairs, last.num_pairs, last.qmodel, last.seconds, summary
-        )
+        results[-1] = dataclasses.replace(last, eval=summary)
     return results
 
 
-def _evaluate(config: LoopConfig, qmodel: Path, out: Path, llm: Any, report: Report) -> Any:
+def _evaluate(config: LoopConfig, policy: str, qmodel: Path, out: Path, llm: Any, report: Report) -> Any:
     from agentsearch.eval import EvalConfig, evaluate
 
     eval_config = EvalConfig(
         env=config.env,
         split="test",
         tasks=config.test_tasks,
-        agent=config.model,
+        agent=policy,
         backend=config.backend,
         agent_options=config.agent,
         qmodel=str(qmodel),
