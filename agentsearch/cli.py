@@ -487,13 +487,26 @@ def _add_iterate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched per round")
     p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated after the last round")
     p.add_argument("--eval", action="store_true", help="evaluate the last round's Q-model")
+    p.add_argument("--sft", action="store_true",
+                   help="also fine-tune the policy on each round's successful paths (RFT); the next round "
+                        "acts with it and bases its Q-model on it")
+    p.add_argument("--sft-min-reward", type=float, default=1.0, help="smallest final reward of an RFT path")
+    p.add_argument("--sft-steps", type=int, default=None, help="optimizer steps of each RFT stage")
     p.set_defaults(handler=_iterate)
 
 
 def _iterate(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from agentsearch.train.loop import iterate
 
-    results = iterate(_loop_config(args), rounds=args.rounds, evaluate_last=args.eval,
+    config = _loop_config(args)
+    if args.sft:
+        sft = {"min_reward": args.sft_min_reward}
+        if args.sft_steps is not None:
+            sft["max_steps"] = args.sft_steps
+        config = dataclasses.replace(config, sft=sft)
+    results = iterate(config, rounds=args.rounds, evaluate_last=args.eval,
                       report=lambda line: print(line, flush=True))
     for r in results:
         stages = ", ".join(f"{k} {v:.0f} s" for k, v in r.seconds.items())
