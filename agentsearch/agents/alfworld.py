@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import re
 
-from agentsearch.agents.parsing import parse_alfworld_action
+from agentsearch.agents.parsing import (
+    SPACES,
+    WRAPPERS,
+    action_text,
+    bound_action,
+    clean_text,
+    first_meaningful_line,
+    strip_wrappers,
+    text_lines,
+)
 from agentsearch.agents.prompts import EXAMPLES_FILE, EnvPrompt
 from agentsearch.plugins import SHIPPED_CONFIGS, EnvPlugin, register_env_plugin
 
-__all__ = ["TASK_KINDS", "demo_thought", "instruction", "make_prompt", "task_kind"]
+__all__ = [
+    "ALFWORLD_VERBS", "TASK_KINDS", "demo_thought", "instruction", "make_prompt", "parse_alfworld_action",
+    "task_kind",
+]
 
 #: ReAct's prompt keys for the six ALFWorld task types.
 TASK_KINDS: tuple[str, ...] = ("put", "clean", "heat", "cool", "examine", "puttwo")
@@ -102,6 +114,58 @@ def demo_thought(action: str, instruction: str, observation: str, step: int) -> 
     if verb == "examine":
         return f"I will examine the {' '.join(words[1:])}."
     return "I should look around."
+
+
+#: First words of ALFWorld commands (``think:`` is ReAct's reasoning action).
+ALFWORLD_VERBS = frozenset(
+    {
+        "go",
+        "open",
+        "close",
+        "take",
+        "put",
+        "move",
+        "use",
+        "heat",
+        "cool",
+        "clean",
+        "slice",
+        "examine",
+        "look",
+        "inventory",
+        "help",
+        "think:",
+    }
+)
+
+
+# ---------------------------------------------------------------------------- ALFWorld
+def _alfworld_command(line: str) -> str:
+    line = strip_wrappers(line)
+    if line.lower().startswith("think:"):  # keep the thought's own case; only the verb is a keyword
+        return bound_action("think:" + line[len("think:") :])
+    return bound_action(SPACES.sub(" ", line).lower().rstrip(".!").strip(WRAPPERS))
+
+
+def _is_alfworld_command(line: str) -> bool:
+    words = strip_wrappers(line).lower().split(maxsplit=1)
+    return bool(words) and (words[0] in ALFWORLD_VERBS or words[0].startswith("think:"))
+
+
+def parse_alfworld_action(text: str) -> str:
+    """ALFWorld command in ``text`` (``go to cabinet 1``, ``take apple 1 from countertop 1`` ...).
+
+    Uses the ``Action:`` line; without one, the first line that starts with a command verb (ReAct's
+    act-only answers are bare commands). Commands are lower-cased with single spaces and no final
+    period, as ALFWorld's admissible commands are written.
+    """
+    line = action_text(text)
+    if line:
+        return _alfworld_command(line)
+    for candidate in text_lines(clean_text(text)):
+        if _is_alfworld_command(candidate):
+            return _alfworld_command(candidate)
+    return _alfworld_command(first_meaningful_line(text))
 
 
 def make_prompt() -> EnvPrompt:

@@ -10,11 +10,21 @@ free text, so ``action_mode="score_valid"`` falls back to generating.
 
 from __future__ import annotations
 
-from agentsearch.agents.parsing import format_response, parse_math_action
+from agentsearch.agents.parsing import (
+    ACTION_MARKER,
+    THOUGHT_PREFIX,
+    bound_action,
+    clean_text,
+    format_response,
+    text_lines,
+)
 from agentsearch.agents.prompts import EXAMPLES_FILE, EnvPrompt
 from agentsearch.plugins import SHIPPED_CONFIGS, EnvPlugin, register_env_plugin
 
-__all__ = ["CONTINUE", "INSTRUCTION", "INSTRUCTION_ACT", "demo_thought", "make_prompt", "respond"]
+__all__ = [
+    "CONTINUE", "INSTRUCTION", "INSTRUCTION_ACT", "demo_thought", "make_prompt", "parse_math_action",
+    "respond",
+]
 
 #: The user turn after each step.
 CONTINUE = "Continue with the next step."
@@ -52,6 +62,21 @@ def demo_thought(action: str, instruction: str, observation: str, step: int) -> 
     if step:
         return "I think I should work out the next quantity the question needs."
     return "I think I should start from the numbers the question gives."
+
+
+# ---------------------------------------------------------------------------- math
+def parse_math_action(text: str) -> str:
+    """One reasoning step: the response without any ``Thought:``/``Action:`` labels or code fences.
+
+    A math step is free text, so everything the model wrote after an ``Action:`` marker (or the whole
+    response without one) is the step, joined into one line per line of text.
+    """
+    text = clean_text(text)
+    marker = ACTION_MARKER.search(text)
+    if marker is not None:
+        text = text[marker.end() :]
+    lines = [line for line in text_lines(text) if not THOUGHT_PREFIX.match(line)]
+    return bound_action("\n".join(lines).strip())
 
 
 def make_prompt() -> EnvPrompt:

@@ -14,12 +14,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agentsearch.agents.parsing import parse_webshop_action
+from agentsearch.agents.parsing import (
+    WRAPPERS,
+    action_text,
+    bound_action,
+    clean_text,
+    first_meaningful_line,
+    strip_wrappers,
+    text_lines,
+)
 from agentsearch.agents.prompts import EXAMPLES_FILE, EnvPrompt
 from agentsearch.plugins import SHIPPED_CONFIGS, EnvPlugin, register_env_plugin
 
 __all__ = [
-    "INSTRUCTION", "INSTRUCTION_ACT", "action_prefix", "demo_thought", "make_prompt", "scorable_actions",
+    "INSTRUCTION", "INSTRUCTION_ACT", "action_prefix", "demo_thought", "make_prompt", "parse_webshop_action",
+    "scorable_actions",
 ]
 
 _BODY = """You are shopping online in WebShop. You are given an instruction that describes a product \
@@ -94,6 +103,43 @@ def _format_observation(observation: str) -> str:
 
 def _format_observation_task(instruction: str, observation: str) -> str:
     return _format_observation(observation)  # the page text already states the instruction
+
+
+_WEBSHOP_VERB = re.compile(r"\b(search|click)\s*\[", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------- WebShop
+def _webshop_command(line: str) -> str | None:
+    """``search[...]``/``click[...]`` in ``line``, keyword lower-cased, argument up to the last ``]``.
+
+    WebShop parses actions with the greedy ``(.+)\\[(.+)\\]``, so the last ``]`` closes the
+    argument; an unclosed bracket (the sample hit its token limit) is closed at the end of the line.
+    """
+    verb = _WEBSHOP_VERB.search(line)
+    if verb is None:
+        return None
+    start = verb.end()
+    end = line.rfind("]")
+    argument = line[start:end] if end >= start else line[start:].rstrip(WRAPPERS + ".")
+    return bound_action(f"{verb.group(1).lower()}[{argument.strip()}]")
+
+
+def parse_webshop_action(text: str) -> str:
+    """WebShop action in ``text``: ``search[keywords]`` or ``click[value]``.
+
+    Looks on the ``Action:`` line first, then anywhere in the response (a model that forgot the
+    marker); without either, returns the first non-thought line, which the environment rejects.
+    """
+    line = action_text(text)
+    if line is not None:
+        command = _webshop_command(line)
+        if command is not None:
+            return command
+    for candidate in text_lines(clean_text(text)):
+        command = _webshop_command(candidate)
+        if command is not None:
+            return command
+    return strip_wrappers(line) if line else first_meaningful_line(text)
 
 
 def make_prompt() -> EnvPrompt:

@@ -7,9 +7,9 @@ import pytest
 from agentsearch.agents.alfworld import task_kind
 from agentsearch.agents.base import History, Turn
 from agentsearch.agents.llm_agent import LLMAgent
-from agentsearch.agents.parsing import parse_webshop_action
 from agentsearch.agents.prompts import EnvPrompt, Example, ExampleStep
 from agentsearch.agents.truncation import TRUNCATION_MARK, count_chat_tokens, fit_messages
+from agentsearch.agents.webshop import parse_webshop_action
 from agentsearch.errors import ConfigError
 
 EXAMPLE = Example(
