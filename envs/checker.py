@@ -4,7 +4,8 @@
 what agentsearch adds: the contract's ``info`` keys after ``reset`` and every ``step``; branching
 determinism (a restored snapshot, or a replay from reset where the env has no snapshots, continues
 exactly like the original path); hostile actions (empty, huge, binary, non-strings) never raise; and
-stepping a finished episode changes nothing. ``tests/test_env_contract.py`` runs it on every registered
+stepping a finished episode changes nothing. (``agentsearch.envs.fuzz`` fuzzes at scale.)
+``tests/test_env_contract.py`` runs it on every registered
 environment; a new environment's own tests can call it too::
 
     from agentsearch.envs.checker import check_text_env
@@ -21,28 +22,12 @@ from typing import Any
 from gymnasium.utils.env_checker import check_env
 
 from agentsearch.envs.base import TextEnv
+from agentsearch.envs.fuzz import HOSTILE
 
-__all__ = ["INFO_KEYS", "FUZZ_ACTIONS", "check_text_env"]
+__all__ = ["INFO_KEYS", "check_text_env"]
 
 #: Keys every ``info`` holds (``envs/base.py``).
 INFO_KEYS = frozenset({"instruction", "task_id", "valid_actions", "won", "invalid_action", "step"})
-
-#: Actions no environment understands; each must give an observation, never an exception.
-FUZZ_ACTIONS: tuple[Any, ...] = (
-    "",
-    " ",
-    "\n\n",
-    "x" * 100_000,
-    "click[" * 1000,
-    "search[]]]][[[",
-    "\x00\x01\x02",
-    "Ünïcødé ✓ 😀",
-    "Action: Action: Action:",
-    "go to " + "cabinet " * 500,
-    None,
-    42,
-    ["click[buy now]"],
-)
 
 StepResult = tuple[str, float, bool, bool, dict[str, Any]]
 
@@ -55,7 +40,7 @@ def check_text_env(env: TextEnv, *, task_ids: Sequence[str] | None = None, path_
         env: the environment (``agentsearch.envs.make(...)``).
         task_ids: tasks to check (default: the first task of each split that has one).
         path_length: actions per checked path (valid actions drawn with ``seed``, else fuzz strings).
-        fuzz: random printable strings stepped on top of :data:`FUZZ_ACTIONS`.
+        fuzz: random strings stepped on top of :data:`agentsearch.envs.fuzz.HOSTILE`.
         seed: seeds the action draws.
     """
     assert isinstance(env, TextEnv), f"{env!r} is not a TextEnv"
@@ -185,7 +170,7 @@ def _check_fuzz(env: TextEnv, task_id: str, count: int, rng: random.Random) -> N
     alphabet = "abcdefghijklmnopqrstuvwxyz[]<>:/ \n\t0123456789ÄΩ漢"
     randoms = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(count)]
     env.reset(options={"task_id": task_id})
-    for action in (*FUZZ_ACTIONS, *randoms):
+    for action in (*HOSTILE, *randoms):
         if env.done:
             env.reset(options={"task_id": task_id})
         result = env.step(action)  # type: ignore[arg-type]
