@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from agentsearch.errors import AgentSearchError, ConfigError, DataFileError, did_you_mean
-from agentsearch.files import append_line, atomic_writer, write_text_atomic
+from agentsearch.files import append_line, atomic_writer, open_log, write_text_atomic
 
 __all__ = [
     "CONFIGS",
@@ -426,7 +426,7 @@ def evaluate(
     )
     if todo:
         agents = build_agents(config, sorted({name for name, _ in todo}), agent=agent, llm=llm)
-        with episodes_path.open("ab") as handle:
+        with open_log(episodes_path) as handle:
             asyncio.run(_play(config, agents, todo, handle, progress))
     wanted = set(tasks)
     records = [

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from agentsearch.errors import OutputError
 
-__all__ = ["append_line", "atomic_writer", "write_text_atomic"]
+__all__ = ["append_line", "atomic_writer", "open_log", "write_text_atomic"]
 
 
 @contextlib.contextmanager
@@ -54,6 +54,18 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_writer(path) as handle:
         handle.write(text)
     return Path(path)
+
+
+def open_log(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open a JSONL log for :func:`append_line` (binary append).
+
+    Raises:
+        OutputError: the file cannot be opened for writing (read-only folder, permissions ...).
+    """
+    try:
+        return Path(path).open("ab")
+    except OSError as err:
+        raise OutputError(path, err) from err
 
 
 def append_line(handle: Any, line: str) -> None:

@@ -32,6 +32,7 @@ from agentsearch.agents.base import History
 from agentsearch.agents.prompts import EnvPrompt
 from agentsearch.envs.base import TextEnv
 from agentsearch.errors import AgentSearchError
+from agentsearch.files import open_log
 from agentsearch.search.tree import ROOT, SearchTree, append_tree, read_trees, scan_tree_file
 
 __all__ = [
@@ -303,7 +304,7 @@ def write_demos(
     scan = scan_tree_file(out)
     done = {_demo_key(tree) for tree in read_trees(out)} if scan.task_ids else set()
     result = DemosResult(out=out)
-    with out.open("ab") as handle:
+    with open_log(out) as handle:
         handle.truncate(scan.good_bytes)  # drop a line cut short by a kill
         for tree, total in _demo_source(config, done, result):
             append_tree(handle, tree)

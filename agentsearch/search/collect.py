@@ -26,6 +26,7 @@ import yaml
 from agentsearch.agents.base import Agent
 from agentsearch.envs import short_name
 from agentsearch.errors import AgentSearchError, ConfigError, did_you_mean
+from agentsearch.files import open_log
 from agentsearch.search.algorithms import get_algorithm, make_search_config
 from agentsearch.search.base import task_seed
 from agentsearch.search.tree import SearchTree, append_tree, scan_tree_file
@@ -280,6 +281,6 @@ def collect(
     if not todo:
         return out
     agent = agent or build_agent(config)
-    with out.open("ab") as handle:
+    with open_log(out) as handle:
         asyncio.run(_collect_async(config, agent, todo, handle, skipped, progress, [first_env]))
     return out
