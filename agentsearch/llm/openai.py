@@ -8,10 +8,11 @@ chat models do not). Scoring a chat prompt renders it with the model's chat temp
 local tokenizer (``tokenizer=``, default: the model name if the registry resolves it).
 
 Requests run concurrently on one ``httpx.AsyncClient`` bounded by a semaphore; connection errors,
-timeouts, 429 and 5xx answers are retried with exponential backoff (honouring ``Retry-After``), then
-surface as :class:`BackendError` with ``retryable=True``. Other 4xx answers and malformed responses raise
-at once with ``retryable=False``. The API key comes from the environment (``OPENAI_API_KEY`` by
-default) and is never logged.
+timeouts, bodies cut short, 429 and 5xx answers and 200 answers that are not JSON are retried with
+exponential backoff (bounded: ``max_retries`` retries, delays capped at 30 s, ``Retry-After`` honoured
+up to 60 s), then surface as :class:`BackendError` with ``retryable=True``. Other 4xx answers and JSON
+of the wrong shape raise at once with ``retryable=False``. The API key comes from the environment
+(``OPENAI_API_KEY`` by default) and is never logged.
 
 Example::
 
@@ -139,8 +140,15 @@ class OpenAIBackend:
             if response.status_code == 200:
                 try:
                     return response.json()
-                except ValueError as err:
-                    raise BackendError(f"POST {path}: response is not JSON: {response.text[:200]!r}") from err
+                except ValueError:
+                    # A body cut or garbled on the way (a proxy, a dying server) says nothing about the
+                    # next answer: retried like a 5xx. Well-formed JSON of the wrong shape is not.
+                    last = BackendError(
+                        f"POST {self.base_url}{path}: response is not JSON: {response.text[:200]!r}",
+                        retryable=True, status=200,
+                    )
+                    logger.warning("%s (attempt %d of %d)", last, attempt + 1, self.max_retries + 1)
+                    continue
             message = f"POST {self.base_url}{path}: HTTP {response.status_code}: {response.text[:300]}"
             if response.status_code not in RETRYABLE_STATUS:
                 raise BackendError(message, retryable=False, status=response.status_code)

@@ -167,11 +167,18 @@ def test_connection_refused_is_retryable():
     assert err.value.retryable
 
 
-@pytest.mark.parametrize("body", ["not json", {"choices": [{"index": 0}]}, {"choices": []}, {"nothing": 1}])
+@pytest.mark.parametrize("body", [{"choices": [{"index": 0}]}, {"choices": []}, {"nothing": 1}])
 def test_malformed_responses_raise_backend_errors(body):
     with FaultServer(200, failures=0, body=body) as url, pytest.raises(BackendError) as err:
         OpenAIBackend("m", base_url=url).generate([Request(CHAT)])
     assert not err.value.retryable
+
+
+def test_a_body_that_is_not_json_is_retried_then_gives_up_retryable():
+    server = FaultServer(200, failures=0, body="not json")
+    with server as url, pytest.raises(BackendError) as err:
+        OpenAIBackend("m", base_url=url, max_retries=2, backoff_s=0.01).generate([Request(CHAT)])
+    assert err.value.retryable and server.calls == 3
 
 
 def test_api_key_comes_from_the_environment_and_is_never_logged(monkeypatch, caplog):
