@@ -345,6 +345,12 @@ def train_sft(
             f"{out} was rendered with another tokenizer ({SFTMeta.load(out).tokenizer}) than {base}'s "
             f"({fingerprint}); train into a new folder."
         )
+    strategy = getattr(args.save_strategy, "value", args.save_strategy)
+    if strategy == "steps" and args.save_steps % args.logging_steps:
+        # The Trainer restarts its running loss at a resume: the first logged loss after it averages
+        # fewer steps unless checkpoints fall on logging steps.
+        logger.warning("save_steps %s is not a multiple of logging_steps %s: a resumed run logs other "
+                       "losses than an uninterrupted one.", args.save_steps, args.logging_steps)
     train_paths, held_paths = _split(paths, args.eval_fraction, args.max_eval_tasks, seed)
     if args.max_demos is not None:
         train_paths = train_paths[: args.max_demos]
