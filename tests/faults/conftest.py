@@ -12,10 +12,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "train"))
 
 
-def cli(*argv: str) -> list[str]:
-    return [sys.executable, "-m", "agentsearch.cli", *argv]
-
-
 @pytest.fixture(scope="session")
 def cli_env() -> dict[str, str]:
     return {

@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import cli
+from fault_helpers import cli
 
 from agentsearch.errors import BackendError
 from agentsearch.faults.kill import read_log, trees_key

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from fault_helpers import cli
 
 from agentsearch.faults.kill import read_log, trees_key
 

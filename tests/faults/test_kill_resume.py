@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from fault_helpers import cli
 from train_helpers import write_pairs
 
 from agentsearch.faults.kill import (
