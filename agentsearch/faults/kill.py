@@ -156,7 +156,7 @@ def run_to_end(
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
-    timeout: float = 600,
+    timeout: float = 3600,
 ) -> subprocess.CompletedProcess:
     """Run ``argv`` to completion; raises ``RuntimeError`` with its stderr's tail when it fails."""
     proc = subprocess.run(
