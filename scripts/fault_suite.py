@@ -31,6 +31,7 @@ from agentsearch.faults.kill import (
     check_log_resume,
     check_training_resume,
     episodes_key,
+    offline_env,
     read_log,
     run_to_end,
     trees_key,
@@ -44,16 +45,13 @@ def cli(*argv: str) -> list[str]:
     return [sys.executable, "-m", "agentsearch.cli", *argv]
 
 
-def cli_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
+def openai_collect(out: Path, url: str, tasks: int, retries: int, backoff: float) -> list[str]:
+    """A small MCTS collection through the ``openai`` backend at ``url``."""
+    return cli("collect", "--env", "webshop", "--backend", "openai", "--model", "tiny-random", "--tasks",
+               str(tasks), "--concurrency", "2", "--search", "iterations=1", "--search", "n_samples=2",
+               "--search", "max_depth=2", "--agent", "max_tokens=8", "--llm", f"base_url={url}", "--llm",
+               f"max_retries={retries}", "--llm", f"backoff_s={backoff}", "--llm", "timeout_s=20",
+               "--no-progress", "--out", str(out))  # fmt: skip
 
 
 def kill_points(rng: random.Random, kills: int, most_lines: int) -> list[tuple[int, float]]:
@@ -97,7 +95,7 @@ def section_collect(work: Path, args) -> KillReport:
         out,
         trees_key,
         expected=expected,
-        env=cli_env(),
+        env=offline_env(),
         kill_points=kill_points(random.Random(1), args.kills, 60),
     )
 
@@ -105,14 +103,14 @@ def section_collect(work: Path, args) -> KillReport:
 def section_demos(work: Path, args) -> KillReport:
     tasks = str(150 * args.kills)  # demos write ~100 a second: enough for every kill to land mid-run
     reference = work / "reference.jsonl"
-    run_to_end(cli("demos", "--env", "webshop", "--tasks", tasks, "--out", str(reference)), env=cli_env())
+    run_to_end(cli("demos", "--env", "webshop", "--tasks", tasks, "--out", str(reference)), env=offline_env())
     out = work / "demos.jsonl"
     report = check_log_resume(
         cli("demos", "--env", "webshop", "--tasks", tasks, "--out", str(out)),
         out,
         trees_key,
         expected=set(read_log(reference, trees_key).keys),
-        env=cli_env(),
+        env=offline_env(),
         kill_points=kill_points(random.Random(2), args.kills, 60),
     )
     if sorted(out.read_bytes().splitlines()) != sorted(reference.read_bytes().splitlines()):
@@ -157,7 +155,7 @@ def section_eval(work: Path, args) -> KillReport:
         out / "episodes.jsonl",
         episodes_key,
         expected=expected,
-        env=cli_env(),
+        env=offline_env(),
         kill_points=points,
         extra_files=lambda: json_files_parse(out),
     )
@@ -165,7 +163,7 @@ def section_eval(work: Path, args) -> KillReport:
 
 def _training(work: Path, args, command: str, meta_file: str, argv_for) -> KillReport:
     start = time.perf_counter()
-    run_to_end(argv_for(work / "reference"), env=cli_env(), timeout=3600)
+    run_to_end(argv_for(work / "reference"), env=offline_env(), timeout=3600)
     seconds = time.perf_counter() - start
     reference = json.loads((work / "reference" / meta_file).read_text())["metrics"]["final_loss"]
     rng = random.Random(4 if command == "train-q" else 5)
@@ -178,7 +176,7 @@ def _training(work: Path, args, command: str, meta_file: str, argv_for) -> KillR
         meta_file,
         reference_loss=reference,
         delays=delays,
-        env=cli_env(),
+        env=offline_env(),
     )
     if abs(report.final_loss - reference) > 1e-5:
         report.notes.append(f"final loss {report.final_loss} != uninterrupted {reference}")
@@ -187,7 +185,7 @@ def _training(work: Path, args, command: str, meta_file: str, argv_for) -> KillR
 
 def section_train_sft(work: Path, args) -> KillReport:
     demos = work / "demos.jsonl"
-    run_to_end(cli("demos", "--env", "webshop", "--tasks", "24", "--out", str(demos)), env=cli_env())
+    run_to_end(cli("demos", "--env", "webshop", "--tasks", "24", "--out", str(demos)), env=offline_env())
     return _training(
         work,
         args,
@@ -257,7 +255,7 @@ def section_backend(work: Path, args) -> dict:
     def start_serve(port: int) -> subprocess.Popen:
         proc = subprocess.Popen(
             cli("serve", "--model", "tiny-random", "--port", str(port)),
-            env=cli_env(),
+            env=offline_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -271,42 +269,7 @@ def section_backend(work: Path, args) -> dict:
         raise RuntimeError("serve did not start")
 
     def collect(out: Path, url: str, tasks: int, retries: int, backoff: float) -> list[dict]:
-        run_to_end(
-            cli(
-                "collect",
-                "--env",
-                "webshop",
-                "--backend",
-                "openai",
-                "--model",
-                "tiny-random",
-                "--tasks",
-                str(tasks),
-                "--concurrency",
-                "2",
-                "--search",
-                "iterations=1",
-                "--search",
-                "n_samples=2",
-                "--search",
-                "max_depth=2",
-                "--agent",
-                "max_tokens=8",
-                "--llm",
-                f"base_url={url}",
-                "--llm",
-                f"max_retries={retries}",
-                "--llm",
-                f"backoff_s={backoff}",
-                "--llm",
-                "timeout_s=20",
-                "--no-progress",
-                "--out",
-                str(out),
-            ),
-            env=cli_env(),
-            timeout=3600,
-        )
+        run_to_end(openai_collect(out, url, tasks, retries, backoff), env=offline_env(), timeout=3600)
         return [json.loads(line) for line in out.read_text().splitlines()]
 
     results: dict = {}
@@ -339,37 +302,8 @@ def section_backend(work: Path, args) -> dict:
     out = work / "restart.jsonl"
     tasks = 3 * args.backend_tasks
     proc = subprocess.Popen(
-        cli(
-            "collect",
-            "--env",
-            "webshop",
-            "--backend",
-            "openai",
-            "--model",
-            "tiny-random",
-            "--tasks",
-            str(tasks),
-            "--concurrency",
-            "2",
-            "--search",
-            "iterations=1",
-            "--search",
-            "n_samples=2",
-            "--search",
-            "max_depth=2",
-            "--agent",
-            "max_tokens=8",
-            "--llm",
-            f"base_url=http://127.0.0.1:{port}/v1",
-            "--llm",
-            "max_retries=12",
-            "--llm",
-            "backoff_s=0.5",
-            "--no-progress",
-            "--out",
-            str(out),
-        ),
-        env=cli_env(),
+        openai_collect(out, f"http://127.0.0.1:{port}/v1", tasks, 12, 0.5),
+        env=offline_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

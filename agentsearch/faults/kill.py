@@ -32,6 +32,7 @@ __all__ = [
     "check_training_resume",
     "episodes_key",
     "json_files_parse",
+    "offline_env",
     "read_log",
     "run_killed",
     "run_to_end",
@@ -39,6 +40,13 @@ __all__ = [
 ]
 
 Key = Callable[[dict[str, Any]], Hashable]
+
+
+def offline_env() -> dict[str, str]:
+    """This process's environment for a CLI subprocess: offline, one thread per process (the kills
+    share the machine with whatever else runs)."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def trees_key(record: dict[str, Any]) -> Hashable:
