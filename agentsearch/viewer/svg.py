@@ -54,8 +54,9 @@ def interval_chart(
     hi = max(values) if high is None else high
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    left, width, row_h = 130, 520, 26
-    plot_w = width - left - 20
+    # Labels left of the axis, figures in a column right of it, so neither runs off the picture.
+    left, width, row_h, figures = 130, 560, 26, 150
+    plot_w = width - left - figures - 10
     height = 40 + row_h * len(rows) + 24
 
     def x(v: float) -> float:
@@ -84,7 +85,7 @@ def interval_chart(
             )
         body.append(f'<circle cx="{x(mean):.1f}" cy="{y:.1f}" r="4.5" fill="{colour}"/>')
         body.append(
-            f'<text x="{x(high_v) + 6:.1f}" y="{y - 6:.1f}" fill="#555">{mean:.3f} '
+            f'<text x="{left + plot_w + 12}" y="{y + 4:.1f}" fill="#555">{mean:.3f} '
             f"[{low_v:.3f}, {high_v:.3f}]</text>"
         )
     return _svg(width, height, title, body)

@@ -19,6 +19,15 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "viewer"
 ALGORITHMS = ("mcts", "dfsdt", "beam", "best_of_n")
 
 
+def off_loop(build):
+    """Run ``build()`` in a worker thread: collect, search and eval call ``asyncio.run``, which refuses to
+    run in the thread where Playwright's sync API keeps its event loop once the browser is up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(build).result()
+
+
 @pytest.fixture(scope="session")
 def browser():
     try:
@@ -58,6 +67,7 @@ class Watched:
 @pytest.fixture
 def watched(browser):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(120_000)  # a loaded 2-core machine can starve the browser for a while
     seen = Watched(page)
     page.on("request", lambda request: seen.requests.append(request.url))
     page.on("console", lambda message: seen.console.append(f"{message.type}: {message.text}"))
@@ -78,7 +88,7 @@ def tree_files(tmp_path_factory) -> dict[str, Path]:
             {"env": "webshop", "split": "train", "tasks": 2, "algo": algo, "model": "random",
              "concurrency": 2, "out": str(out)},
         )
-        collect(config)
+        off_loop(lambda config=config: collect(config))
         assert len(list(read_trees(out))) == 2
         files[algo] = out
     return files
@@ -99,8 +109,8 @@ def generic_tree_file(tmp_path_factory) -> Path:
     from plain_text_env import ENV_ID
 
     env = make(ENV_ID, valid_actions_key="moves")
-    tree = asyncio.run(mcts(env, RandomValidAgent("corridor"), "3", MCTSConfig(iterations=20, max_depth=6),
-                            seed=0))
+    search = mcts(env, RandomValidAgent("corridor"), "3", MCTSConfig(iterations=20, max_depth=6), seed=0)
+    tree = off_loop(lambda: asyncio.run(search))
     out = tmp_path_factory.mktemp("generic") / "corridor.jsonl"
     with out.open("w") as handle:
         append_tree(handle, tree)
@@ -133,9 +143,7 @@ def tiny_run(tmp_path_factory, tree_files) -> Path:
     train_sft([demos], "tiny-random", run / "sft", max_steps=2, eval_fraction=0.2, logging_steps=1,
               curve_steps=1)
     task_ids = [t.task_id for t in read_trees(trees)]
-    evaluate(
-        EvalConfig(env="webshop", split="train", task_ids=task_ids, compare=["greedy", "bestofn"],
-                   max_steps=3, bootstrap=200, concurrency=2, out=str(run / "eval")),
-        agent=RandomValidAgent("webshop"),
-    )
+    config = EvalConfig(env="webshop", split="train", task_ids=task_ids, compare=["greedy", "bestofn"],
+                        max_steps=3, bootstrap=200, concurrency=2, out=str(run / "eval"))
+    off_loop(lambda: evaluate(config, agent=RandomValidAgent("webshop")))
     return run

@@ -49,11 +49,12 @@
     if (has(n, FLAG.won)) add("b-won", "won");
     else if (has(n, FLAG.terminal)) add("b-terminal", "terminal");
     if (onBest.has(n) && n !== 0) add("b-best", "best");
-    (roles[n] || []).forEach(function (r) {
-      if (r[0] === "chosen") add("b-chosen", "chosen");
-      else if (r[0] === "rejected") add("b-rejected", "rejected");
-    });
-    if ((roles[n] || []).some(function (r) { return r[0] === "state"; })) add("b-state", "pair state");
+    var count = { chosen: 0, rejected: 0, state: 0 };
+    (roles[n] || []).forEach(function (r) { count[r[0]] += 1; });
+    function times(k) { return count[k] > 1 ? " \u00d7" + count[k] : ""; }
+    if (count.chosen) add("b-chosen", "chosen" + times("chosen"));
+    if (count.rejected) add("b-rejected", "rejected" + times("rejected"));
+    if (count.state) add("b-state", "pair state" + times("state"));
     if (has(n, FLAG.invalid)) add("b-invalid", "invalid");
     if (has(n, FLAG.diverged)) add("b-diverged", "diverged");
     if (has(n, FLAG.rollout)) add("", "rollout");
