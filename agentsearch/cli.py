@@ -446,9 +446,11 @@ def _eval(args: argparse.Namespace) -> int:
 def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="the whole loop on embedded defaults: collect, pairs, train, eval")
     p.add_argument("--out", default="runs/quickstart", help="run folder (reruns resume)")
-    p.add_argument("--model", default=None, help="agent and Q-model base (default: smollm2-135m)")
-    p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched (default 8)")
-    p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated (default 10)")
+    p.add_argument("--model", default=None,
+                   help="agent and Q-model base (default: the shipped smollm2-135m-webshop-sft)")
+    p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched (default 12)")
+    p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated (default 30)")
+    p.add_argument("--seed", type=int, default=None, help="run seed (default 0)")
     p.set_defaults(handler=_quickstart)
 
 
@@ -459,6 +461,7 @@ def _loop_config(args: argparse.Namespace):
 
     overrides = {
         "out": args.out, "model": args.model, "train_tasks": args.train_tasks, "test_tasks": args.test_tasks,
+        "seed": getattr(args, "seed", None),
     }
     return dataclasses.replace(QUICKSTART, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -483,7 +486,8 @@ def _add_iterate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("iterate", help="rounds of collect -> pairs -> train (Q-guided collection)")
     p.add_argument("--out", default="runs/iterate", help="run folder with one round<r>/ folder per round")
     p.add_argument("--rounds", type=int, default=2, help="rounds (a rerun resumes)")
-    p.add_argument("--model", default=None, help="agent and Q-model base (default: smollm2-135m)")
+    p.add_argument("--model", default=None,
+                   help="agent and Q-model base (default: the shipped smollm2-135m-webshop-sft)")
     p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched per round")
     p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated after the last round")
     p.add_argument("--eval", action="store_true", help="evaluate the last round's Q-model")
@@ -638,6 +642,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for root_handler in logging.getLogger().handlers:
+        # The handler filters too: libraries that set their own logger to DEBUG (bm25s does) stay quiet.
+        root_handler.setLevel(level)
     handler: Handler = args.handler
     try:
         return handler(args)

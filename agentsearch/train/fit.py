@@ -9,7 +9,7 @@ the same loss as an uninterrupted run.
 
 Example::
 
-    from agentsearch.train import StepDPOConfig, train_q
+from agentsearch.train import StepDPOConfig, train_q
     result = train_q("runs/ws/pairs.jsonl", "smollm2-135m", "runs/ws/qmodel",
                      config=StepDPOConfig(output_dir="runs/ws/qmodel", lora_top_layers=8))
     result.metrics["eval_rewards/accuracies"]
@@ -27,6 +27,7 @@ from typing import Any
 
 from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.files import write_text_atomic
+from agentsearch.train.callbacks import log_to_logger
 from agentsearch.train.checkpoints import last_complete_checkpoint
 from agentsearch.train.meta import TrainMeta, file_sha256, model_fingerprint
 from agentsearch.train.pairs import check_tokenized, read_pair_records, split_heldout
@@ -155,6 +156,7 @@ def train_q(
         processing_class=tokenizer,
         peft_config=peft_config,
     )
+    log_to_logger(trainer)
     start = time.perf_counter()
     train_output = trainer.train(resume_from_checkpoint=_resume_point(out, pairs_path, base, args))
     seconds = time.perf_counter() - start

@@ -49,7 +49,9 @@ class LoopConfig:
         env: environment short name.
         model: the agent's model (and the Q-model's base).
         backend: generation backend of the agent.
-        train_tasks: the first N train tasks searched per round.
+        train_tasks: N train tasks searched per round, after the first ``train_skip``.
+        train_skip: train tasks left out at the start of the split (the shipped WebShop SFT policy was
+            fine-tuned on demonstrations of the first 300, where its search would find little to learn).
         test_tasks: the first N test tasks evaluated.
         algo: search algorithm; ``search`` its options (over the env's shipped defaults).
         agent: :func:`agentsearch.agents.make_agent` options shared by every stage.
@@ -59,6 +61,8 @@ class LoopConfig:
         candidates: samples per step of the Q-guided agent (paper: 5).
         temperature: temperature of those samples (paper: 1.0; SmolLM2-135M's search keywords at 1.0
             are mostly noise, so the defaults sample at 0.7 with ``top_p`` 0.9, in search too).
+        include_greedy: the Q-guided agent also scores the policy's greedy action, so it departs from
+            greedy only where the Q-model prefers a sample.
         sft: per-round policy fine-tuning on the round's successful paths
             (:class:`~agentsearch.train.sft.StepSFTConfig` overrides, e.g. ``{"min_reward": 1.0}``);
             ``None`` keeps the policy fixed.
@@ -73,6 +77,7 @@ class LoopConfig:
     model: str = "smollm2-135m"
     backend: str = "hf"
     train_tasks: int = 8
+    train_skip: int = 0
     test_tasks: int = 10
     algo: str = "mcts"
     search: dict[str, Any] = field(
@@ -103,6 +108,7 @@ class LoopConfig:
     )
     candidates: int = 5
     temperature: float = 0.7
+    include_greedy: bool = False
     sft: dict[str, Any] | None = None
     compare: list[str] = field(default_factory=lambda: ["greedy", "qguided"])
     max_steps: int | None = 5
@@ -110,8 +116,30 @@ class LoopConfig:
     seed: int = 0
 
 
-#: The quickstart's embedded defaults.
-QUICKSTART = LoopConfig()
+#: The quickstart's embedded defaults: the shipped WebShop SFT policy (``data/policies/``) searches train
+#: tasks it was not fine-tuned on, its Q-model's base and reference are that policy (Zhai et al.), and
+#: greedy vs Q-guided play the first ``test_tasks`` test tasks.
+QUICKSTART = LoopConfig(
+    model="smollm2-135m-webshop-sft",
+    train_tasks=12,
+    train_skip=300,
+    test_tasks=30,
+    search={"iterations": 4, "n_samples": 3, "max_depth": 6, "temperature": 0.7, "early_stop": True},
+    # The policy speaks the actions it was fine-tuned on (page spelling), so it generates them; the
+    # history is cut at 2,048 tokens, which a whole WebShop episode of the policy fits.
+    agent={"icl": False, "react": False, "context_tokens": 2048, "max_tokens": 32, "top_p": 0.9},
+    train={
+        "num_train_epochs": 2,
+        "learning_rate": 1e-4,
+        "lora_top_layers": 8,
+        "max_length": 2048,
+        "per_device_train_batch_size": 4,
+        "eval_fraction": 0.2,
+    },
+    # The greedy step is a candidate too: the Q-model departs from greedy only where it prefers a sample.
+    include_greedy=True,
+    max_steps=8,
+)
 
 
 @dataclass(frozen=True)
@@ -195,14 +223,19 @@ def _fine_tune_if_needed(trees: Path, policy: str, out: Path, config: LoopConfig
 def _collect(
     config: LoopConfig, trees: Path, round_index: int, agent: Any, provenance: dict[str, Any], report: Report
 ) -> None:
+    from agentsearch.envs import make
     from agentsearch.search.collect import collect, load_collect_config
 
+    env = make(config.env)
+    start = config.train_skip
+    task_ids = [str(t) for t in env.task_ids("train")][start : start + config.train_tasks]
+    env.close()
     collect_config = load_collect_config(
         None,
         {
             "env": config.env,
             "split": "train",
-            "tasks": config.train_tasks,
+            "task_ids": task_ids,
             "algo": config.algo,
             "search": config.search,
             "model": config.model,
@@ -335,6 +368,7 @@ def _evaluate(config: LoopConfig, policy: str, qmodel: Path, out: Path, llm: Any
         q_icl=bool(config.agent.get("icl", True)),
         candidates=config.candidates,
         temperature=config.temperature,
+        include_greedy=config.include_greedy,
         compare=config.compare,
         max_steps=config.max_steps,
         seed=config.seed,

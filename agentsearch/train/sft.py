@@ -36,6 +36,7 @@ from trl import SFTConfig, SFTTrainer
 
 from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.files import write_text_atomic
+from agentsearch.train.callbacks import log_to_logger
 from agentsearch.train.checkpoints import last_complete_checkpoint
 from agentsearch.train.meta import model_fingerprint
 from agentsearch.train.sft_data import IGNORE_INDEX, SFTSequence, render_paths, tokenizer_fingerprint
@@ -432,6 +433,7 @@ def _fit(
         peft_config=peft_config,
         callbacks=[_CurveCallback(curve_seqs, args.curve_steps, measured)],
     )
+    log_to_logger(trainer)
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last_complete_checkpoint(out))
     seconds = time.perf_counter() - start
