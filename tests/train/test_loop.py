@@ -14,18 +14,24 @@ from agentsearch.search.tree import append_tree, read_trees
 from agentsearch.train.loop import LoopConfig, iterate
 
 
-def test_second_round_is_collected_q_guided_and_recorded_in_trees_and_pairs(tmp_path: Path) -> None:
-    config = LoopConfig(
+def _tiny_config(tmp_path: Path, **overrides) -> LoopConfig:
+    """Three train tasks on tiny-random, one training step per stage."""
+    return LoopConfig(
         out=str(tmp_path),
         model="tiny-random",
         train_tasks=3,
-        search={"iterations": 2, "n_samples": 3, "max_depth": 3, "early_stop": True},
         agent={"icl": False, "react": False, "context_tokens": 1024, "max_tokens": 8,
                "action_mode": "score_valid"},
         train={"max_steps": 1, "per_device_train_batch_size": 2, "lora_top_layers": 1,
                "max_length": 1024, "eval_fraction": 0.0},
         candidates=2,
         concurrency=3,
+        **overrides,
+    )
+
+def test_second_round_is_collected_q_guided_and_recorded_in_trees_and_pairs(tmp_path: Path) -> None:
+    config = _tiny_config(
+        tmp_path, search={"iterations": 2, "n_samples": 3, "max_depth": 3, "early_stop": True}
     )
     first, second = iterate(config, rounds=2)
     qmodel = str(tmp_path / "round0" / "qmodel")
@@ -49,18 +55,10 @@ def test_second_round_is_collected_q_guided_and_recorded_in_trees_and_pairs(tmp_
 
 
 def test_sft_stage_fine_tunes_the_policy_that_acts_and_bases_the_next_round(tmp_path: Path) -> None:
-    config = LoopConfig(
-        out=str(tmp_path),
-        model="tiny-random",
-        train_tasks=3,
+    config = _tiny_config(
+        tmp_path,
         search={"iterations": 3, "n_samples": 3, "max_depth": 4, "early_stop": False},
-        agent={"icl": False, "react": False, "context_tokens": 1024, "max_tokens": 8,
-               "action_mode": "score_valid"},
-        train={"max_steps": 1, "per_device_train_batch_size": 2, "lora_top_layers": 1,
-               "max_length": 1024, "eval_fraction": 0.0},
         sft={"max_steps": 1, "eval_fraction": 0.0, "context_tokens": 1024},
-        candidates=2,
-        concurrency=3,
     )
     # A random model never wins, so round 0's file starts with the expert's win on the first train task
     # (collection resumes: it searches the other two) and the SFT stage has one success to train on.
