@@ -43,7 +43,9 @@ class CollectConfig:
     Attributes:
         env: a registered environment's short name (``agentsearch envs list``) or a gymnasium id.
         split: task split searched.
-        tasks: the first ``tasks`` ids of the split (all when ``None``); ignored if ``task_ids`` is set.
+        tasks: the first ``tasks`` ids of the split after ``skip_tasks`` (all when ``None``); ignored if
+            ``task_ids`` is set.
+        skip_tasks: ids left out at the start of the split (e.g. those an SFT policy was trained on).
         task_ids: explicit task ids.
         algo: ``mcts``, ``dfsdt``, ``beam`` or ``best_of_n``.
         search: the algorithm's config values (its dataclass fields), overriding its defaults.
@@ -64,6 +66,7 @@ class CollectConfig:
     env: str = "webshop"
     split: str = "train"
     tasks: int | None = 200
+    skip_tasks: int = 0
     task_ids: list[str] | None = None
     algo: str = "mcts"
     search: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +86,8 @@ class CollectConfig:
             raise ConfigError(f"Expected `concurrency` >= 1, got {self.concurrency}.")
         if self.tasks is not None and self.tasks < 1:
             raise ConfigError(f"Expected `tasks` >= 1, got {self.tasks}.")
+        if self.skip_tasks < 0:
+            raise ConfigError(f"Expected `skip_tasks` >= 0, got {self.skip_tasks}.")
         make_search_config(self.algo, self.search)  # fail early on unknown algorithms or options
 
 
@@ -158,7 +163,7 @@ class CollectProgress:
 def _task_list(env: Any, config: CollectConfig) -> list[str]:
     if config.task_ids is not None:
         return [str(t) for t in config.task_ids]
-    ids = [str(t) for t in env.task_ids(config.split)]
+    ids = [str(t) for t in env.task_ids(config.split)][config.skip_tasks :]
     return ids[: config.tasks] if config.tasks is not None else ids
 
 

@@ -223,19 +223,15 @@ def _fine_tune_if_needed(trees: Path, policy: str, out: Path, config: LoopConfig
 def _collect(
     config: LoopConfig, trees: Path, round_index: int, agent: Any, provenance: dict[str, Any], report: Report
 ) -> None:
-    from agentsearch.envs import make
     from agentsearch.search.collect import collect, load_collect_config
 
-    env = make(config.env)
-    start = config.train_skip
-    task_ids = [str(t) for t in env.task_ids("train")][start : start + config.train_tasks]
-    env.close()
     collect_config = load_collect_config(
         None,
         {
             "env": config.env,
             "split": "train",
-            "task_ids": task_ids,
+            "tasks": config.train_tasks,
+            "skip_tasks": config.train_skip,
             "algo": config.algo,
             "search": config.search,
             "model": config.model,
