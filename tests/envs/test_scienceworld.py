@@ -53,8 +53,9 @@ def test_mcts_branches_by_replay_without_divergence(env) -> None:
     from agentsearch.search.mcts import MCTSConfig, mcts
     from agentsearch.search.scripted import RandomValidAgent
 
-    # One iteration: expand the root (2 children), roll out to depth 2; every new child costs a replay.
-    config = MCTSConfig(iterations=1, n_samples=2, max_depth=2, early_stop=False)
+    # Three iterations: whichever children the search picks, reaching a second one means replaying
+    # its path (one iteration alone may roll out from the child it just stepped into: no replay).
+    config = MCTSConfig(iterations=3, n_samples=2, max_depth=2, early_stop=False)
     tree = asyncio.run(mcts(env, RandomValidAgent("scienceworld"), "boil:0", config, seed=0))
     assert tree.provenance["branching"] == "replay" and tree.provenance["replay_steps"] > 0
     assert tree.num_nodes >= 3 and not any(tree.diverged)  # canonical observations replay exactly
