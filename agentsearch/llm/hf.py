@@ -119,6 +119,41 @@ def packed_allowed(group: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
     return tail_key | own_key | padding
 
 
+#: Attention keys per query that cost about what one token costs in the linear layers (SmolLM2-135M on
+#: a CPU, where masked attention runs far below the matmul peak).
+ATTENTION_KEYS_PER_TOKEN = 400
+#: Fixed cost of one more forward pass, in tokens (layer calls, masks, buffers).
+PASS_OVERHEAD_TOKENS = 64
+
+
+def similar_rows(shapes: Sequence[tuple[int, int]], waste: float = 1.25) -> list[list[int]]:
+    """Group rows ``(cached, new)`` into passes whose padded cost stays within ``waste`` x their own.
+
+    A pass costs ``rows x W x (1 + (C + W) / ATTENTION_KEYS_PER_TOKEN)`` for its widest new width ``W``
+    and longest cached prefix ``C``; rows are taken by new width, and a row joins the current pass when
+    that pass, padded, still costs at most ``waste`` times its rows' own cost plus one pass overhead.
+    """
+
+    def cost(cached: int, new: int, rows: int = 1) -> float:
+        return rows * new * (1 + (cached + new) / ATTENTION_KEYS_PER_TOKEN)
+
+    passes: list[list[int]] = []
+    own = 0.0
+    for index in sorted(range(len(shapes)), key=lambda i: (shapes[i][1], shapes[i][0])):
+        row_cost = cost(*shapes[index])
+        if passes:
+            current = passes[-1]
+            widest = max(shapes[i][1] for i in [*current, index])
+            longest = max(shapes[i][0] for i in [*current, index])
+            if cost(longest, widest, len(current) + 1) <= waste * (own + row_cost) + PASS_OVERHEAD_TOKENS:
+                current.append(index)
+                own += row_cost
+                continue
+        passes.append([index])
+        own = row_cost
+    return passes
+
+
 def attention_mask(allowed: torch.Tensor, *, boolean: bool, dtype: torch.dtype) -> torch.Tensor:
     """A boolean 4-D ``allowed`` mask as an attention implementation takes it: as is where it reads
     booleans (SDPA), else additive (0 where allowed, the dtype's minimum elsewhere)."""
@@ -196,6 +231,15 @@ class PrefixCache:
             for layer in range(len(found[0]))
         ]
         return len(found) * self.block_size, kv
+
+    def cached_length(self, ids: Sequence[int], limit: int) -> int:
+        """What :meth:`lookup` would find, without reading the KV or refreshing the blocks."""
+        found = 0
+        for key in self._keys(ids, limit):
+            if key not in self._blocks:
+                break
+            found += self.block_size
+        return found
 
     def insert(self, ids: Sequence[int], kv: KV) -> None:
         """Store the full blocks of ``ids`` whose KV (batch row 0 of ``kv``) is not cached yet."""
@@ -595,6 +639,33 @@ class HFBackend:
         return _Pass(layers, width_cached, cached_lengths, hidden)
 
     # ------------------------------------------------------------------ generation
+    def _prompt_passes(
+        self, encoded: list[list[int]], known: tuple[int, KV] | None
+    ) -> tuple[list[KV], torch.Tensor]:
+        """Each prompt's KV and its last position's logits, prompts of a similar shape sharing a pass.
+
+        A row of a pass is padded to the widest uncached tail, and its attention to the longest cached
+        prefix; that padding costs what real tokens cost, and on a CPU a prefill gains little from
+        sharing a pass, so rows share one only while the padding stays small (:func:`similar_rows`).
+        """
+        shapes = []
+        for ids in encoded:
+            cached = self.prefix_cache.cached_length(ids, len(ids) - 1) if self.prefix_cache else 0
+            if known is not None and cached < known[0] < len(ids):
+                cached = known[0]
+            shapes.append((cached, len(ids) - cached))
+        kvs: list[KV] = [[] for _ in encoded]
+        logits: list[torch.Tensor] = [torch.empty(0) for _ in encoded]
+        for rows in similar_rows(shapes):
+            pass_ = self._extend([(encoded[i], ()) for i in rows], known=known)
+            ends = []
+            for r, (i, cached) in enumerate(zip(rows, pass_.cached, strict=True)):
+                kvs[i] = _Pass.row_kv(pass_.layers, pass_.width_cached, r, cached, len(encoded[i]))
+                ends.append((r, len(encoded[i]) - cached - 1))
+            for i, row_logits in zip(rows, self._logits(pass_.hidden, ends), strict=True):
+                logits[i] = row_logits
+        return kvs, torch.stack(logits)
+
     def _generate_group(self, requests: Sequence[Request], group: list[int],
                         results: list[list[Completion]]) -> None:
         encoded = [
@@ -607,14 +678,8 @@ class HFBackend:
         known = None
         if len(group) > 1 and shared_length > 1:
             known = (shared_length, self._prefill(encoded[0][:shared_length])[0])
-        # Every prompt's own tail in one pass.
-        pass_ = self._extend([(ids, ()) for ids in encoded], known=known)
+        kvs, last_logits = self._prompt_passes(encoded, known)
         del known
-        prompts = list(enumerate(zip(encoded, pass_.cached, strict=True)))
-        kvs = [_Pass.row_kv(pass_.layers, pass_.width_cached, r, cached, len(ids))
-               for r, (ids, cached) in prompts]
-        ends = [(r, len(ids) - cached - 1) for r, (ids, cached) in prompts]
-        last_logits = self._logits(pass_.hidden, ends)
         # The shared prefix's KV is kept once for decoding; each row holds only its own tail.
         shared = [(k[0, :, :shared_length].contiguous(), v[0, :, :shared_length].contiguous())
                   for k, v in kvs[0]]
@@ -647,7 +712,7 @@ class HFBackend:
             first_logits.append(logits.expand(requests[i].params.n, -1))
         for layer in layers:
             layer._set_length(longest_tail)
-        del pass_, kvs
+        del kvs
         logits = torch.cat(first_logits)
         positions_t = torch.tensor(positions, device=self.device)
         live = list(range(len(samples)))  # sample index of each batch row

@@ -277,3 +277,22 @@ def test_packed_allowed_isolates_candidates_and_padding() -> None:
         [0, 0, 0, 0, 0, 1],  # padding: only itself
     ], dtype=torch.bool)
     assert torch.equal(allowed, expected)
+
+
+def test_similar_rows_share_a_pass_and_very_different_rows_do_not() -> None:
+    from agentsearch.llm.hf import similar_rows
+
+    # Decode-time prompts (a few new tokens each) batch together; a long fresh prompt runs alone,
+    # and so does a short tail behind a long cached prefix next to an uncached one.
+    assert similar_rows([(0, 5), (0, 6), (0, 4)]) == [[2, 0, 1]]
+    assert similar_rows([(0, 5), (0, 1200), (0, 6)]) == [[0, 2], [1]]
+    assert sorted(map(sorted, similar_rows([(1400, 300), (0, 300), (1400, 310)]))) == [[0, 2], [1]]
+    assert similar_rows([]) == []
+
+
+def test_prompts_of_very_different_shapes_generate_as_they_do_alone(tiny):
+    long_prompt = "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 20
+    prompts = ["The capital of France is", long_prompt, CHAT]
+    together = tiny.generate([Request(p, greedy(6)) for p in prompts])
+    alone = [tiny.generate([Request(p, greedy(6))])[0] for p in prompts]
+    assert [[list(s.token_ids) for s in r] for r in together] == [[list(s.token_ids) for s in r] for r in alone]
