@@ -11,21 +11,27 @@ The layer loop is the decoder's own (embeddings, rotary position embeddings, dec
 so it is only used for the architectures listed in :data:`LAYER_LOOP_MODELS`, whose forward is exactly
 that loop; anything else goes through two calls of
 :func:`~agentsearch.train.logprobs.shared_prefix_logprobs`, with the same result.
+
+Consecutive states of an episode extend each other's history (the last one, the agent's step, the new
+observation), so a :class:`HistoryKV` given to :func:`adapter_logprob_pairs` keeps the KV of the last few
+histories and each call runs only the tokens past the longest one it extends.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import torch
+from transformers.cache_utils import Cache, DynamicLayer
 
 from agentsearch.llm.hf import attention_mask, packed_allowed
 from agentsearch.train.logprobs import causal_lm, shared_prefix_logprobs
 
-__all__ = ["LAYER_LOOP_MODELS", "adapter_logprob_pairs", "first_adapted_layer"]
+__all__ = ["LAYER_LOOP_MODELS", "HistoryKV", "adapter_logprob_pairs", "first_adapted_layer"]
 
 #: Backbones whose forward is embed -> rotary -> decoder layers -> norm, with nothing in between.
 LAYER_LOOP_MODELS = frozenset({"LlamaModel", "MistralModel", "Qwen2Model", "Qwen3Model"})
@@ -41,6 +47,55 @@ def first_adapted_layer(model: Any) -> int | None:
         if name.endswith("lora_A") and (match := _LAYER_INDEX.search(name))
     ]
     return min(found) if found else None
+
+
+#: Per layer (shared layers, then the policy's and the reference's adapted layers): keys and values.
+LayerKV = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+class HistoryKV:
+    """The KV of the last ``max_entries`` histories scored, least recently used dropped first.
+
+    One entry per live episode is enough (each step extends that episode's last history); an entry of a
+    1,500-token SmolLM2-135M history holds about 80 MB.
+    """
+
+    def __init__(self, max_entries: int = 8) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[int, ...], LayerKV] = OrderedDict()
+        #: History tokens read from entries, and history tokens run.
+        self.reused_tokens = 0
+        self.computed_tokens = 0
+
+    def longest_prefix(self, ids: Sequence[int], limit: int) -> tuple[int, LayerKV | None]:
+        """The longest stored history that starts ``ids``, cut to at most ``limit`` tokens."""
+        best: tuple[int, ...] | None = None
+        for key in self._entries:
+            if len(key) > len(ids) or (best is not None and len(key) <= len(best)):
+                continue
+            if tuple(ids[: len(key)]) == key:
+                best = key
+        if best is None:
+            return 0, None
+        self._entries.move_to_end(best)
+        length = min(len(best), limit)
+        return length, [(k[:, :, :length], v[:, :, :length]) for k, v in self._entries[best]]
+
+    def store(self, ids: Sequence[int], kv: LayerKV) -> None:
+        key = tuple(ids)
+        self._entries[key] = kv
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+def _seeded_layer(kv: tuple[torch.Tensor, torch.Tensor] | None) -> DynamicLayer:
+    """A cache layer that starts with ``kv`` (not copied: ``DynamicLayer.update`` concatenates anew)."""
+    layer = DynamicLayer()
+    if kv is not None:
+        layer.keys, layer.values = kv
+        layer.device, layer.is_initialized = kv[0].device, True
+    return layer
 
 
 def _mask(allowed: torch.Tensor, backbone: Any) -> torch.Tensor:
@@ -67,7 +122,10 @@ def _run_layers(
 
 
 def adapter_logprob_pairs(
-    model: Any, prompt_ids: Sequence[int], completion_ids: Sequence[Sequence[int]]
+    model: Any,
+    prompt_ids: Sequence[int],
+    completion_ids: Sequence[Sequence[int]],
+    history_kv: HistoryKV | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Per-token log-probs of each completion with the PEFT adapter enabled and disabled.
 
@@ -75,12 +133,11 @@ def adapter_logprob_pairs(
         model: a PEFT model (``disable_adapter()``) over a causal LM.
         prompt_ids: the shared history (at least one token).
         completion_ids: the candidates' tokens.
+        history_kv: KV of earlier histories to start from (and to store this one in), or ``None``.
 
     Returns:
         ``(policy, reference)``: per completion, a 1-D tensor of token log-probs, in input order.
     """
-    from transformers.cache_utils import Cache, DynamicLayer
-
     lm = causal_lm(model)
     backbone = getattr(lm, lm.base_model_prefix)
     split = first_adapted_layer(model)
@@ -95,8 +152,13 @@ def adapter_logprob_pairs(
     head = lm.get_output_embeddings()
     device = head.weight.device
     total = len(backbone.layers)
-    shared_layers = [DynamicLayer() for _ in range(split)]
-    caches = {stream: Cache(layers=shared_layers + [DynamicLayer() for _ in range(total - split)])
+    history = len(prompt_ids)
+    # At least the history's last token runs: its hidden state predicts each candidate's first token.
+    reused, stored = history_kv.longest_prefix(prompt_ids, history - 1) if history_kv else (0, None)
+    seeds = stored or [None] * (split + 2 * (total - split))
+    shared_layers = [_seeded_layer(kv) for kv in seeds[:split]]
+    top_seeds = {"policy": seeds[split:total], "reference": seeds[total:]}
+    caches = {stream: Cache(layers=shared_layers + [_seeded_layer(kv) for kv in top_seeds[stream]])
               for stream in ("policy", "reference")}
 
     # Packed candidates: every token but each candidate's last is an input (the last is only a target);
@@ -104,10 +166,10 @@ def adapter_logprob_pairs(
     inputs = [t for ids in completion_ids for t in ids[:-1]]
     owner = torch.tensor([c for c, ids in enumerate(completion_ids) for _ in ids[:-1]], dtype=torch.long)
     offset = torch.tensor([i for ids in completion_ids for i in range(len(ids) - 1)], dtype=torch.long)
-    history = len(prompt_ids)
     segments = [
-        (torch.tensor([list(prompt_ids)], device=device), torch.arange(history, device=device)[None],
-         _mask(torch.ones(history, history, dtype=torch.bool, device=device).tril(), backbone)),
+        (torch.tensor([list(prompt_ids[reused:])], device=device),
+         torch.arange(reused, history, device=device)[None],
+         _mask(torch.ones(history, history, dtype=torch.bool, device=device).tril()[reused:], backbone)),
     ]
     if inputs:
         history_keys = torch.ones(len(inputs), history, dtype=torch.bool)
@@ -116,7 +178,7 @@ def adapter_logprob_pairs(
                          _mask(allowed.to(device), backbone)))
 
     outputs: dict[str, list[torch.Tensor]] = {"policy": [], "reference": []}
-    for ids, positions, mask in segments:
+    for number, (ids, positions, mask) in enumerate(segments):
         hidden = _run_layers(backbone, backbone.embed_tokens(ids), range(split), positions, mask,
                              caches["policy"])
         for stream in ("policy", "reference"):
@@ -124,12 +186,18 @@ def adapter_logprob_pairs(
             with adapter_off:
                 top = _run_layers(backbone, hidden, range(split, total), positions, mask, caches[stream])
             outputs[stream].append(backbone.norm(top)[0])
+        if number == 0 and history_kv is not None:  # the history alone: what the next state extends
+            layers = [*caches["policy"].layers, *caches["reference"].layers[split:]]
+            history_kv.store(prompt_ids, [(layer.keys, layer.values) for layer in layers])
+            history_kv.reused_tokens += reused
+            history_kv.computed_tokens += history - reused
 
-    # Row of each completion token's prediction: the history's last position, then its own inputs.
-    rows, start = [], history
+    # Row of each completion token's prediction: the history's last position, then its own inputs
+    # (rows count from the first history token this call ran).
+    rows, start = [], history - reused
     for ids in completion_ids:
         if ids:
-            rows += [history - 1] + list(range(start, start + len(ids) - 1))
+            rows += [history - reused - 1] + list(range(start, start + len(ids) - 1))
         start += max(len(ids) - 1, 0)
     rows_t = torch.tensor(rows, dtype=torch.long, device=device)
     targets = torch.tensor([t for ids in completion_ids for t in ids], dtype=torch.long, device=device)

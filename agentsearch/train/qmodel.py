@@ -36,7 +36,7 @@ from typing import Any
 
 from agentsearch.errors import ConfigError
 from agentsearch.train.logprobs import shared_prefix_logprobs, tokenize_step
-from agentsearch.train.logratio import adapter_logprob_pairs
+from agentsearch.train.logratio import HistoryKV, adapter_logprob_pairs
 from agentsearch.train.meta import TrainMeta, model_fingerprint
 
 __all__ = ["QValueModel"]
@@ -83,6 +83,8 @@ class QValueModel:
         # Disabling the adapter flips state shared by every caller; episodes scored from several threads
         # (the Q-guided agent scores in a worker thread) must not see each other's reference pass.
         self._lock = threading.Lock()
+        # The states of an episode extend each other: each call runs only the history past the last one.
+        self.history_kv = HistoryKV()
 
     @classmethod
     def load(
@@ -158,7 +160,9 @@ class QValueModel:
         with self._lock, torch.inference_mode():
             prompt_ids, completion_ids = tokens.prompt_ids, tokens.completion_ids
             if self.reference is None:
-                policy, reference = adapter_logprob_pairs(self.model, prompt_ids, completion_ids)
+                policy, reference = adapter_logprob_pairs(
+                    self.model, prompt_ids, completion_ids, history_kv=self.history_kv
+                )
             else:
                 policy = shared_prefix_logprobs(self.model, prompt_ids, completion_ids).logprobs
                 reference = shared_prefix_logprobs(self.reference, prompt_ids, completion_ids).logprobs

@@ -98,6 +98,29 @@ def test_shared_lower_layers_give_the_two_pass_log_probs(tiny):
     assert not torch.allclose(policy[0], reference[0])
 
 
+def test_history_kv_reuses_an_episodes_earlier_history_with_the_same_log_probs(tiny):
+    from agentsearch.train.logratio import HistoryKV, adapter_logprob_pairs
+
+    base, tokenizer = tiny
+    model = lora_model(base, top_layers=1)
+    first = step_messages(3)
+    # The next state: the same history, the agent's step, the new observation.
+    second = [*first, {"role": "assistant", "content": RESPONSES[0]},
+              {"role": "user", "content": "Observation: results page [SEP] b0001 [SEP] b0002"}]
+    cache = HistoryKV(max_entries=2)
+    with torch.no_grad():
+        for messages in (first, second, second):  # the repeated state reuses all but its last token
+            tokens = tokenize_step(tokenizer, messages, RESPONSES)
+            cached = adapter_logprob_pairs(model, tokens.prompt_ids, tokens.completion_ids, history_kv=cache)
+            plain = adapter_logprob_pairs(model, tokens.prompt_ids, tokens.completion_ids)
+            for got, want in zip([*cached[0], *cached[1]], [*plain[0], *plain[1]], strict=True):
+                torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    first_len = len(tokenize_step(tokenizer, first, RESPONSES).prompt_ids)
+    second_len = len(tokenize_step(tokenizer, second, RESPONSES).prompt_ids)
+    assert cache.reused_tokens == first_len + (second_len - 1)
+    assert cache.computed_tokens == first_len + (second_len - first_len) + 1
+
+
 def test_length_normalized_divides_by_token_count(tiny):
     base, tokenizer = tiny
     model = lora_model(base)
