@@ -56,47 +56,72 @@ KV = list[tuple[torch.Tensor, torch.Tensor]]
 ScoreJob = tuple[list[int], Sequence[Sequence[int]]]
 #: Name under which the shared-prefix decode attention is registered with transformers.
 SHARED_PREFIX_ATTENTION = "agentsearch_shared_prefix"
-#: Per layer, the keys and values ``[kv_heads, tokens, head_dim]`` that every row of the decode batch shares.
-_shared_prefix: contextvars.ContextVar[KV | None] = contextvars.ContextVar(
-    "agentsearch_shared_prefix", default=None
+@dataclass
+class RowPrompts:
+    """The prompts a decode batch reads: each prompt's KV once, and which prompt each row continues.
+
+    Rows of one prompt (its ``n`` samples) are contiguous; :meth:`keep` follows the batch when finished
+    rows leave it.
+    """
+
+    #: per prompt, per layer: keys and values ``[kv_heads, tokens, head_dim]``
+    kv: list[KV]
+    #: prompt index of each batch row
+    row_prompt: list[int]
+
+    def spans(self) -> list[tuple[int, int, int]]:
+        """``(prompt, first row, row after the last)`` of each run of rows that continue one prompt."""
+        spans: list[tuple[int, int, int]] = []
+        for row, prompt in enumerate(self.row_prompt):
+            if spans and spans[-1][0] == prompt:
+                spans[-1] = (prompt, spans[-1][1], row + 1)
+            else:
+                spans.append((prompt, row, row + 1))
+        return spans
+
+    def keep(self, rows: Sequence[int]) -> None:
+        self.row_prompt = [self.row_prompt[r] for r in rows]
+
+
+_row_prompts: contextvars.ContextVar[RowPrompts | None] = contextvars.ContextVar(
+    "agentsearch_row_prompts", default=None
 )
 
 
 def shared_prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
-    """Decode attention over a prefix shared by all rows plus each row's own keys, without copying the prefix.
+    """Decode attention over each row's prompt, stored once per prompt, plus the row's own new tokens.
 
-    Rows of a decode batch (n samples of several prompts) share a long prompt prefix. Instead of a copy
-    of its KV per row (what makes plain batched decoding memory-bound), the prefix is stored once and
-    every row's queries meet it in one matrix product; each row's own tokens (the rest of its prompt
-    and what it generated, left-padded) come as ``key``/``value`` with ``attention_mask``. Grouped-query
-    heads are handled by reshaping queries, never by repeating keys. Anything else (prefill, scoring,
-    no shared prefix set) goes to the regular SDPA path.
+    The ``n`` samples of a prompt read the same long prompt KV. Instead of a copy per row, left-padded
+    to the longest prompt of the batch (which makes plain batched decoding memory-bound: every step
+    reads every row's padded copy), each prompt's KV is stored once (:class:`RowPrompts`) and its rows'
+    queries meet it in one matrix product; ``key``/``value`` hold only what the rows generated.
+    Grouped-query heads are handled by reshaping queries, never by repeating keys. Anything else
+    (prefill, scoring, no prompts set) goes to the regular SDPA path.
     """
-    shared = _shared_prefix.get()
-    if shared is None or query.shape[2] != 1:
+    prompts = _row_prompts.get()
+    if prompts is None or query.shape[2] != 1:
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs
         )
     batch, heads, _, dim = query.shape
     kv_heads = key.shape[1]
+    groups = heads // kv_heads
     scaling = scaling if scaling is not None else dim**-0.5
-    grouped = query.reshape(batch, kv_heads, heads // kv_heads, dim)  # query head h reads kv head h // groups
+    grouped = query.reshape(batch, kv_heads, groups, dim)  # query head h reads kv head h // groups
     own = torch.matmul(grouped, key.transpose(-1, -2)) * scaling  # [batch, kv_heads, groups, own]
     own = own.masked_fill(~attention_mask[:, :, -1:, :], float("-inf"))
-    prefix_keys, prefix_values = shared[module.layer_idx]
-    if prefix_keys.shape[1] == 0:
-        weights = own.softmax(dim=-1)
-        out = torch.matmul(weights, value)
-    else:
-        flat = grouped.permute(1, 0, 2, 3).reshape(kv_heads, -1, dim)  # every row's queries, one product
-        common = torch.matmul(flat, prefix_keys.transpose(-1, -2)) * scaling  # [kv_heads, rows, prefix]
-        common = common.reshape(kv_heads, batch, -1, common.shape[-1]).permute(1, 0, 2, 3)
-        weights = torch.cat([common, own], dim=-1).softmax(dim=-1)
-        split = prefix_keys.shape[1]
-        from_prefix = torch.matmul(
-            weights[..., :split].permute(1, 0, 2, 3).reshape(kv_heads, -1, split), prefix_values
-        ).reshape(kv_heads, batch, -1, dim).permute(1, 0, 2, 3)
-        out = from_prefix + torch.matmul(weights[..., split:], value)
+    out = torch.empty_like(grouped)
+    for prompt, first, stop in prompts.spans():
+        prompt_keys, prompt_values = prompts.kv[prompt][module.layer_idx]
+        rows, length = stop - first, prompt_keys.shape[1]
+        flat = grouped[first:stop].permute(1, 0, 2, 3).reshape(kv_heads, rows * groups, dim)
+        common = torch.matmul(flat, prompt_keys.transpose(-1, -2)) * scaling  # [kv_heads, rows*groups, L]
+        common = common.reshape(kv_heads, rows, groups, length).permute(1, 0, 2, 3)
+        weights = torch.cat([common, own[first:stop]], dim=-1).softmax(dim=-1)
+        from_prompt = torch.matmul(
+            weights[..., :length].permute(1, 0, 2, 3).reshape(kv_heads, rows * groups, length), prompt_values
+        ).reshape(kv_heads, rows, groups, dim).permute(1, 0, 2, 3)
+        out[first:stop] = from_prompt + torch.matmul(weights[..., length:], value[first:stop])
     return out.reshape(batch, 1, heads, dim), None
 
 
@@ -164,17 +189,17 @@ def attention_mask(allowed: torch.Tensor, *, boolean: bool, dtype: torch.dtype) 
 
 
 @contextlib.contextmanager
-def _decoding_with_shared_prefix(model, shared: KV) -> Iterator[None]:
+def _decoding_with_row_prompts(model, prompts: RowPrompts) -> Iterator[None]:
     """Route the model's attention through :func:`shared_prefix_attention` for the duration."""
     config = model.config
     previous = config._attn_implementation
-    token = _shared_prefix.set(shared)
+    token = _row_prompts.set(prompts)
     config._attn_implementation = SHARED_PREFIX_ATTENTION
     try:
         yield
     finally:
         config._attn_implementation = previous
-        _shared_prefix.reset(token)
+        _row_prompts.reset(token)
 
 
 @dataclass
@@ -680,14 +705,13 @@ class HFBackend:
             known = (shared_length, self._prefill(encoded[0][:shared_length])[0])
         kvs, last_logits = self._prompt_passes(encoded, known)
         del known
-        # The shared prefix's KV is kept once for decoding; each row holds only its own tail.
-        shared = [(k[0, :, :shared_length].contiguous(), v[0, :, :shared_length].contiguous())
-                  for k, v in kvs[0]]
-        longest_tail = max(len(ids) for ids in encoded) - shared_length
-        capacity = longest_tail + max(requests[i].params.max_tokens for i in group)
+        # Each prompt's KV is kept once for decoding (RowPrompts); each row holds only what it generates.
+        prompts = RowPrompts([[(k[0], v[0]) for k, v in kv] for kv in kvs], [])
+        del kvs
+        capacity = max(requests[i].params.max_tokens for i in group)
         samples: list[_Sample] = []
         first_logits, positions = [], []
-        for i, ids in zip(group, encoded, strict=True):
+        for index, (i, ids) in enumerate(zip(group, encoded, strict=True)):
             params = requests[i].params
             generator = None
             if params.temperature > 0:
@@ -697,26 +721,15 @@ class HFBackend:
             for _ in range(params.n):
                 samples.append(_Sample(i, generator, params, [], []))
                 positions.append(len(ids))
+                prompts.row_prompt.append(index)
+            first_logits.append(last_logits[index].expand(params.n, -1))
         layers = self._layers(len(samples), capacity)
-        attend = torch.zeros((len(samples), capacity), dtype=torch.bool, device=self.device)
-        row = 0
-        for kv, logits, i, ids in zip(kvs, last_logits, group, encoded, strict=True):
-            rows = slice(row, row + requests[i].params.n)
-            row += requests[i].params.n
-            # Left padding: every tail ends at column `longest_tail`, where decoding starts for all rows.
-            tail = slice(longest_tail - (len(ids) - shared_length), longest_tail)
-            for layer, (k, v) in zip(layers, kv, strict=True):
-                layer.keys_buffer[rows, :, tail] = k[:, :, shared_length:]
-                layer.values_buffer[rows, :, tail] = v[:, :, shared_length:]
-            attend[rows, tail] = True
-            first_logits.append(logits.expand(requests[i].params.n, -1))
-        for layer in layers:
-            layer._set_length(longest_tail)
-        del kvs
+        # Every live row has generated as many tokens as the others: all of its own columns are real.
+        attend = torch.ones((len(samples), capacity), dtype=torch.bool, device=self.device)
         logits = torch.cat(first_logits)
         positions_t = torch.tensor(positions, device=self.device)
         live = list(range(len(samples)))  # sample index of each batch row
-        with _decoding_with_shared_prefix(self.model, shared):
+        with _decoding_with_row_prompts(self.model, prompts):
             while True:
                 tokens = self._sample_step(logits, [samples[s] for s in live])
                 if all(samples[s].finish_reason for s in live):
@@ -729,8 +742,8 @@ class HFBackend:
                         layer.batch_select_indices(index)
                     attend, positions_t, tokens = attend[index], positions_t[index], tokens[index]
                     live = [live[r] for r in keep]
+                    prompts.keep(keep)
                 column = layers[0].length
-                attend[:, column] = True
                 mask = attend[:, None, None, : column + 1]
                 logits = self._forward(tokens[:, None], positions_t[:, None], mask, layers)[:, -1]
                 positions_t = positions_t + 1
