@@ -144,6 +144,22 @@ def match_valid_action(action: str, valid_actions: Sequence[str]) -> str | None:
     return None
 
 
+#: A slot of an action template, e.g. ``<query>`` in WebShop's ``search[<query>]``.
+_PLACEHOLDER = re.compile(r"<[^<>\s]+>")
+
+
+def is_admissible(action: str, valid_actions: Sequence[str]) -> bool:
+    """Whether ``action`` is one of ``valid_actions`` (:func:`match_valid_action`) or fills a template."""
+    if match_valid_action(action, valid_actions) is not None:
+        return True
+    wanted = _normalise(action[:MAX_ACTION_CHARS])
+    for valid in valid_actions:
+        parts = _PLACEHOLDER.split(_normalise(valid))
+        if len(parts) > 1 and re.fullmatch(".+".join(map(re.escape, parts)), wanted, flags=re.DOTALL):
+            return True
+    return False
+
+
 _PLACEMENT = re.compile(r"^(?:put (.+?) (?:in/on|in|on) (.+)|move (.+?) to (.+))$")
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentsearch.agents.base import Agent, Candidate, History
+from agentsearch.agents.parsing import is_admissible
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Message
 
@@ -88,6 +89,10 @@ class QGuidedAgent:
         include_greedy: also put the agent's greedy (temperature 0) action among the candidates, so the
             scorer chooses between the plain agent's step and the alternatives (off in the paper). It
             costs one more proposal per step; a sampled duplicate of it is merged into it.
+        admissible_only: where the environment lists its valid actions (WebShop's clickables, which the
+            agent reads on the page; ALFWorld's admissible commands), score only the candidates among
+            them, unless none is. A Q-model trained on a few trees has rarely seen an action the page
+            does not offer, and may rank it first.
     """
 
     def __init__(
@@ -99,6 +104,7 @@ class QGuidedAgent:
         temperature: float = 1.0,
         name: str = "qguided",
         include_greedy: bool = False,
+        admissible_only: bool = True,
     ) -> None:
         if candidates < 1:
             raise ConfigError(f"Expected `candidates` >= 1, got {candidates}.")
@@ -110,6 +116,7 @@ class QGuidedAgent:
         self.temperature = temperature
         self.name = name
         self.include_greedy = include_greedy
+        self.admissible_only = admissible_only
 
     @property
     def env_name(self) -> str:
@@ -117,7 +124,7 @@ class QGuidedAgent:
 
     def __repr__(self) -> str:
         return (f"QGuidedAgent({self.agent!r}, candidates={self.candidates}, temperature={self.temperature}, "
-                f"include_greedy={self.include_greedy})")
+                f"include_greedy={self.include_greedy}, admissible_only={self.admissible_only})")
 
     def messages(self, history: History) -> list[Message]:
         return self.agent.messages(history)
@@ -150,6 +157,9 @@ class QGuidedAgent:
             proposals = merge_candidates([*greedy, *proposals])
         else:
             proposals = await sampling
+        if self.admissible_only and valid_actions:
+            admissible = [c for c in proposals if is_admissible(c.action, valid_actions)]
+            proposals = admissible or proposals
         if len(proposals) == 1:  # nothing to choose between: skip the scorer
             return list(proposals)
         scores = await asyncio.to_thread(self.scorer, history, proposals)
