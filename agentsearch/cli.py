@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 __all__ = ["main", "build_parser"]
 
@@ -469,16 +470,19 @@ def _loop_config(args: argparse.Namespace):
 def _quickstart(args: argparse.Namespace) -> int:
     import time
 
+    from agentsearch.console import StageBars, libraries_to_file
     from agentsearch.train.loop import quickstart
 
     start = time.perf_counter()
     config = _loop_config(args)
     print(f"quickstart: {config.env}, {config.model}, {config.train_tasks} train tasks ({config.algo}), "
           f"{config.test_tasks} test tasks; output in {config.out}", flush=True)
-    result = quickstart(config, report=lambda line: print(line, flush=True))
+    with libraries_to_file(Path(config.out) / "quickstart.log") as log, StageBars() as bars:
+        result = quickstart(config, report=bars)
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
     print(f"\n{result.num_pairs} pairs; {stages}; total {time.perf_counter() - start:.0f} s\n")
     _print_eval(result.eval)
+    print(f"full log: {log}")
     return 0
 
 
@@ -502,6 +506,7 @@ def _add_iterate(sub: argparse._SubParsersAction) -> None:
 def _iterate(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from agentsearch.console import StageBars, libraries_to_file
     from agentsearch.train.loop import iterate
 
     config = _loop_config(args)
@@ -510,13 +515,14 @@ def _iterate(args: argparse.Namespace) -> int:
         if args.sft_steps is not None:
             sft["max_steps"] = args.sft_steps
         config = dataclasses.replace(config, sft=sft)
-    results = iterate(config, rounds=args.rounds, evaluate_last=args.eval,
-                      report=lambda line: print(line, flush=True))
+    with libraries_to_file(Path(config.out) / "iterate.log") as log, StageBars() as bars:
+        results = iterate(config, rounds=args.rounds, evaluate_last=args.eval, report=bars)
     for r in results:
         stages = ", ".join(f"{k} {v:.0f} s" for k, v in r.seconds.items())
         print(f"round {r.round}: {r.num_pairs} pairs, Q-model {r.qmodel} ({stages})")
     if results and results[-1].eval is not None:
         _print_eval(results[-1].eval)
+    print(f"full log: {log}")
     return 0
 
 

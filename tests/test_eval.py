@@ -149,8 +149,13 @@ def test_qguided_agent_can_score_the_greedy_action_among_the_samples():
 
 
 def test_qguided_agent_scores_only_what_the_page_offers_unless_nothing_is():
-    inner = FixedAgent([candidate("click[B0HALLUCIN]", -0.2), candidate("click[b0real001]", -1.0),
-                        candidate("search[red shirt]", -2.0)])
+    inner = FixedAgent(
+        [
+            candidate("click[B0HALLUCIN]", -0.2),
+            candidate("click[b0real001]", -1.0),
+            candidate("search[red shirt]", -2.0),
+        ]
+    )
     scores = {"click[B0HALLUCIN]": 0.9, "click[b0real001]": 0.1, "search[red shirt]": 0.5}
     agent = QGuidedAgent(inner, lambda h, cs: [scores[c.action] for c in cs], candidates=3)
     history = History("buy", "results")
@@ -159,7 +164,10 @@ def test_qguided_agent_scores_only_what_the_page_offers_unless_nothing_is():
     # A template admits every filling of its slot; nothing admissible leaves every candidate in.
     template = ["search[<query>]"]
     assert asyncio.run(agent.propose(history, 1, valid_actions=template))[0].action == "search[red shirt]"
-    assert asyncio.run(agent.propose(history, 1, valid_actions=["click[next >]"]))[0].action == "click[B0HALLUCIN]"
+    assert (
+        asyncio.run(agent.propose(history, 1, valid_actions=["click[next >]"]))[0].action
+        == "click[B0HALLUCIN]"
+    )
     unfiltered = QGuidedAgent(inner, agent.scorer, candidates=3, admissible_only=False)
     assert asyncio.run(unfiltered.propose(history, 1, valid_actions=page))[0].action == "click[B0HALLUCIN]"
 

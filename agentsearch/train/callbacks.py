@@ -8,11 +8,12 @@ keeps the progress bar and sends the dicts to the ``agentsearch.train`` logger i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
-__all__ = ["log_to_logger"]
+__all__ = ["StepReport", "log_to_logger"]
 
 logger = logging.getLogger("agentsearch.train")
 
@@ -38,3 +39,14 @@ def log_to_logger(trainer: Any) -> Any:
         trainer.add_callback(_QuietProgressCallback())
     trainer.add_callback(_LoggerCallback())
     return trainer
+
+
+class StepReport(TrainerCallback):
+    """Calls ``report(step, max_steps)`` after each optimizer step (a caller's own progress bar)."""
+
+    def __init__(self, report: Callable[[int, int], None]) -> None:
+        self.report = report
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.report(state.global_step, state.max_steps)

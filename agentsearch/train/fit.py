@@ -21,6 +21,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ def train_q(
     *,
     config: Any | None = None,
     seed: int = 0,
+    callbacks: Sequence[Any] = (),
     **overrides: Any,
 ) -> TrainResult:
     """Train a step-level Q-model (or, with ``target="policy"``, the policy) with step-level DPO.
@@ -101,6 +103,7 @@ def train_q(
         out: output directory.
         config: a :class:`~agentsearch.train.StepDPOConfig`; ``output_dir`` is set to ``out``.
         seed: seed of the held-out split and of training.
+        callbacks: extra ``transformers.TrainerCallback`` objects (e.g. a progress report).
         **overrides: ``StepDPOConfig`` fields (``beta=0.05``, ``loss_type=["ipo"]``, ``target="policy"`` ...),
             applied on top of ``config``.
 
@@ -155,6 +158,7 @@ def train_q(
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
+        callbacks=list(callbacks),
     )
     log_to_logger(trainer)
     start = time.perf_counter()

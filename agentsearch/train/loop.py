@@ -25,6 +25,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,11 +34,29 @@ from typing import Any
 from agentsearch.envs import short_name
 from agentsearch.errors import ConfigError
 
-__all__ = ["LoopConfig", "RoundResult", "quickstart", "iterate", "QUICKSTART"]
+__all__ = ["LoopConfig", "LoopEvent", "RoundResult", "quickstart", "iterate", "QUICKSTART"]
 
 logger = logging.getLogger(__name__)
 
-Report = Callable[[str], None]
+
+@dataclass(frozen=True)
+class LoopEvent:
+    """One progress report of the loop: a stage's count (``done`` of ``total``), or a ``note`` about it.
+
+    A caller renders these (the CLI draws one progress bar per ``stage``); the default logs them.
+    """
+
+    stage: str
+    done: int | None = None
+    total: int | None = None
+    note: str = ""
+
+    def __str__(self) -> str:
+        count = f" {self.done}/{self.total}" if self.total is not None else ""
+        return f"{self.stage}{count}{': ' + self.note if self.note else ''}"
+
+
+Report = Callable[[LoopEvent], None]
 
 
 @dataclass
@@ -82,7 +101,11 @@ class LoopConfig:
     algo: str = "mcts"
     search: dict[str, Any] = field(
         default_factory=lambda: {
-            "iterations": 3, "n_samples": 3, "max_depth": 4, "temperature": 0.7, "early_stop": True
+            "iterations": 3,
+            "n_samples": 3,
+            "max_depth": 4,
+            "temperature": 0.7,
+            "early_stop": True,
         }
     )
     agent: dict[str, Any] = field(
@@ -189,14 +212,20 @@ def _pairs_from_trees(
     return len(records)
 
 
-def _train_if_needed(pairs: Path, out: Path, config: LoopConfig, base: str, round_index: int) -> Path:
+def _train_if_needed(
+    pairs: Path, out: Path, config: LoopConfig, base: str, round_index: int, report: Report
+) -> Path:
+    from agentsearch.train.callbacks import StepReport
     from agentsearch.train.fit import train_q
     from agentsearch.train.meta import META_FILE, TrainMeta, file_sha256
 
     if (out / META_FILE).is_file() and TrainMeta.load(out).data.get("sha256") == file_sha256(pairs):
         logger.info("%s already holds a model trained on %s; skipping training", out, pairs)
         return out
-    train_q(pairs, base, out, seed=config.seed, round=round_index, **config.train)
+    steps = StepReport(lambda done, total: report(LoopEvent(f"train round {round_index}", done, total)))
+    # The loop reports the steps itself (`report`), so the trainer's own bar is off unless asked for.
+    options = {"disable_tqdm": True, **config.train}
+    train_q(pairs, base, out, seed=config.seed, round=round_index, callbacks=[steps], **options)
     return out
 
 
@@ -246,9 +275,7 @@ def _collect(
     )
 
     def progress(p: Any) -> None:
-        report(
-            f"  collect round {round_index}: {p.done}/{p.total} trees, won {p.successes}, {p.elapsed:.0f} s"
-        )
+        report(LoopEvent(f"collect round {round_index}", p.done, p.total, f"won {p.successes}"))
 
     collect(collect_config, agent=agent, progress=progress)
 
@@ -273,7 +300,7 @@ def iterate(
         config: the loop configuration.
         rounds: rounds to run (a rerun resumes where the last one stopped).
         evaluate_last: also evaluate the last round's Q-model (``config.compare`` on ``test_tasks``).
-        report: called with one-line progress messages.
+        report: called with each :class:`LoopEvent` (default: logged).
     """
     from agentsearch.agents import make_agent
     from agentsearch.agents.qguided import QGuidedAgent, qmodel_scorer
@@ -281,7 +308,7 @@ def iterate(
 
     if rounds < 1:
         raise ConfigError(f"Expected `rounds` >= 1, got {rounds}.")
-    report = report or logger.info
+    report = report or (lambda event: logger.info("%s", event))
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     policy = config.model
@@ -319,12 +346,20 @@ def iterate(
         trees_so_far = [out / f"round{r}" / "trees.jsonl" for r in range(round_index + 1)]
         num_pairs = _pairs_from_trees(trees_so_far, pairs, config, llm.tokenizer, provenance)
         seconds["pairs"] = time.perf_counter() - start
-        report(f"  round {round_index}: {num_pairs} pairs from {len(trees_so_far)} tree file(s)")
+        report(
+            LoopEvent(
+                f"pairs round {round_index}", note=f"{num_pairs} pairs from {len(trees_so_far)} tree file(s)"
+            )
+        )
 
         start = time.perf_counter()
-        qmodel_dir = _train_if_needed(pairs, folder / "qmodel", config, policy, round_index)
+        qmodel_dir = _train_if_needed(pairs, folder / "qmodel", config, policy, round_index, report)
         seconds["train"] = time.perf_counter() - start
-        report(f"  round {round_index}: Q-model in {qmodel_dir} ({seconds['train']:.0f} s)")
+        report(
+            LoopEvent(
+                f"train round {round_index}", note=f"Q-model in {qmodel_dir} ({seconds['train']:.0f} s)"
+            )
+        )
         previous_qmodel = qmodel_dir
 
         next_policy = None
@@ -333,7 +368,12 @@ def iterate(
             next_policy = _fine_tune_if_needed(trees, policy, folder / "policy", config)
             seconds["sft"] = time.perf_counter() - start
             if next_policy is not None:
-                report(f"  round {round_index}: policy fine-tuned on its successes in {next_policy}")
+                report(
+                    LoopEvent(
+                        f"sft round {round_index}",
+                        note=f"policy fine-tuned on its successes in {next_policy}",
+                    )
+                )
         results.append(
             RoundResult(round_index, trees, pairs, num_pairs, qmodel_dir, seconds, None, policy, next_policy)
         )
@@ -351,7 +391,7 @@ def iterate(
 
 
 def _evaluate(config: LoopConfig, policy: str, qmodel: Path, out: Path, llm: Any, report: Report) -> Any:
-    from agentsearch.eval import EvalConfig, evaluate
+    from agentsearch.eval import EPISODES_FILE, EvalConfig, evaluate, read_episodes
 
     eval_config = EvalConfig(
         env=config.env,
@@ -372,11 +412,17 @@ def _evaluate(config: LoopConfig, policy: str, qmodel: Path, out: Path, llm: Any
         out=str(out),
     )
 
+    total = config.test_tasks * len(config.compare)
+    # A resumed run counts the episodes already on file, so its bar starts where the last one stopped.
+    on_file = read_episodes(out / EPISODES_FILE)
+    played = Counter(r["config"] for r in on_file)
+    won = Counter(r["config"] for r in on_file if r.get("success"))
+
     def progress(record: dict[str, Any]) -> None:
-        report(
-            f"  eval [{record['config']}] task {record['task_id']}: score {record['score']:.2f}, "
-            f"{'won' if record['success'] else 'lost'}, {record['steps']} steps"
-        )
+        played[record["config"]] += 1
+        won[record["config"]] += bool(record["success"])
+        note = ", ".join(f"{name} won {won[name]}/{played[name]}" for name in config.compare)
+        report(LoopEvent("eval", min(sum(played.values()), total), total, note))
 
     return evaluate(eval_config, llm=llm, progress=progress)
 

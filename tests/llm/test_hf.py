@@ -24,10 +24,12 @@ def greedy(max_tokens: int = 8, **kw) -> SamplingParams:
 
 def plain_greedy(backend: HFBackend, ids: list[int], max_tokens: int) -> list[int]:
     out = backend.model.generate(
-        torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-        max_new_tokens=max_tokens, do_sample=False,
+        torch.tensor([ids]),
+        attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+        max_new_tokens=max_tokens,
+        do_sample=False,
     )
-    return out[0, len(ids):].tolist()
+    return out[0, len(ids) :].tolist()
 
 
 def plain_logprob_sum(backend: HFBackend, prompt_ids: list[int], continuation_ids: list[int]) -> float:
@@ -69,14 +71,19 @@ def test_greedy_matches_plain_generate_across_a_padded_batch(tiny):
     max_tokens = 10
     results = tiny.generate([Request(p, greedy(max_tokens)) for p in prompts])
     for prompt, [sample] in zip(prompts, results, strict=True):
-        ids = tiny.tokenizer(prompt).input_ids if isinstance(prompt, str) else \
-            tiny.tokenizer.apply_chat_template(prompt, add_generation_prompt=True)["input_ids"]
+        ids = (
+            tiny.tokenizer(prompt).input_ids
+            if isinstance(prompt, str)
+            else tiny.tokenizer.apply_chat_template(prompt, add_generation_prompt=True)["input_ids"]
+        )
         assert list(sample.token_ids) == plain_greedy(tiny, ids, max_tokens)
 
 
 def test_greedy_matches_plain_generate_for_siblings_sharing_a_prefix(tiny):
-    siblings = [CHAT + [{"role": "assistant", "content": a}, {"role": "user", "content": o}]
-                for a, o in [("search[red shirt]", "3 results"), ("click[item 2]", "Price: $12. Buy Now")]]
+    siblings = [
+        CHAT + [{"role": "assistant", "content": a}, {"role": "user", "content": o}]
+        for a, o in [("search[red shirt]", "3 results"), ("click[item 2]", "Price: $12. Buy Now")]
+    ]
     results = tiny.generate([Request(p, greedy(8, n=2)) for p in siblings])
     for prompt, samples in zip(siblings, results, strict=True):
         ids = tiny.tokenizer.apply_chat_template(prompt, add_generation_prompt=True)["input_ids"]
@@ -227,8 +234,10 @@ def test_score_many_matches_score(tiny):
 
 def test_prompt_logprobs_match_a_plain_forward(tiny):
     base = tiny.tokenizer("The quick brown fox").input_ids
-    prompts = [base + tiny.tokenizer(" jumps", add_special_tokens=False).input_ids,
-               base + tiny.tokenizer(" sleeps all day", add_special_tokens=False).input_ids]
+    prompts = [
+        base + tiny.tokenizer(" jumps", add_special_tokens=False).input_ids,
+        base + tiny.tokenizer(" sleeps all day", add_special_tokens=False).input_ids,
+    ]
     for prompt, logprobs in zip(prompts, tiny.prompt_logprobs(prompts), strict=True):
         assert logprobs[0] is None and len(logprobs) == len(prompt)
         expected = plain_logprob_sum(tiny, prompt[:1], prompt[1:])
@@ -268,14 +277,17 @@ def test_packed_allowed_isolates_candidates_and_padding() -> None:
     group = torch.tensor([-1, -1, 0, 0, 1, -2])
     offset = torch.tensor([0, 1, 0, 1, 0, 0])
     allowed = packed_allowed(group, offset)
-    expected = torch.tensor([
-        [1, 0, 0, 0, 0, 0],  # tail token 0: itself
-        [1, 1, 0, 0, 0, 0],  # tail token 1: the tail, causally
-        [1, 1, 1, 0, 0, 0],  # candidate 0: the tail and itself
-        [1, 1, 1, 1, 0, 0],  # candidate 0, second token: the tail and its own tokens
-        [1, 1, 0, 0, 1, 0],  # candidate 1: the tail, never candidate 0
-        [0, 0, 0, 0, 0, 1],  # padding: only itself
-    ], dtype=torch.bool)
+    expected = torch.tensor(
+        [
+            [1, 0, 0, 0, 0, 0],  # tail token 0: itself
+            [1, 1, 0, 0, 0, 0],  # tail token 1: the tail, causally
+            [1, 1, 1, 0, 0, 0],  # candidate 0: the tail and itself
+            [1, 1, 1, 1, 0, 0],  # candidate 0, second token: the tail and its own tokens
+            [1, 1, 0, 0, 1, 0],  # candidate 1: the tail, never candidate 0
+            [0, 0, 0, 0, 0, 1],  # padding: only itself
+        ],
+        dtype=torch.bool,
+    )
     assert torch.equal(allowed, expected)
 
 
@@ -295,4 +307,6 @@ def test_prompts_of_very_different_shapes_generate_as_they_do_alone(tiny):
     prompts = ["The capital of France is", long_prompt, CHAT]
     together = tiny.generate([Request(p, greedy(6)) for p in prompts])
     alone = [tiny.generate([Request(p, greedy(6))])[0] for p in prompts]
-    assert [[list(s.token_ids) for s in r] for r in together] == [[list(s.token_ids) for s in r] for r in alone]
+    assert [[list(s.token_ids) for s in r] for r in together] == [
+        [list(s.token_ids) for s in r] for r in alone
+    ]

@@ -53,11 +53,22 @@ def test_train_q_cli_reports_a_bad_pairs_file_without_a_traceback(tmp_path):
 def test_quickstart_runs_the_whole_loop_and_prints_the_comparison(tmp_path):
     # The README's main job on the smallest budget: the real loop, the tiny model in place of SmolLM2.
     out = tmp_path / "quickstart"
-    proc = run_cli("quickstart", "--model", "tiny-random", "--train-tasks", "3", "--test-tasks", "2",
-                   "--out", str(out))
+    proc = run_cli(
+        "quickstart", "--model", "tiny-random", "--train-tasks", "3", "--test-tasks", "2", "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = proc.stdout[proc.stdout.index("pairs;") :]
     assert "greedy" in table and "qguided" in table
     summary = json.loads((out / "round0" / "eval" / "summary.json").read_text())
     assert {s["episodes"] for s in summary["summaries"].values()} == {2}
     assert (out / "round0" / "qmodel" / "agentsearch_meta.json").is_file()
+    # Clean output: the stage bars and the table; the libraries' words go to the run's log file.
+    terminal = proc.stdout + proc.stderr
+    for noise in ("FutureWarning", "Loading weights", "Tokenizing", "'loss':", " INFO "):
+        assert noise not in terminal, noise
+    assert "collect round 0" in proc.stdout and "eval" in proc.stdout
+    log = (out / "quickstart.log").read_text()
+    assert (
+        "agentsearch.eval INFO eval: 2 tasks x 2 configs" in log
+        and f"full log: {out / 'quickstart.log'}" in proc.stdout
+    )
