@@ -697,13 +697,18 @@ class HFBackend:
             encode_prompt(self.tokenizer, requests[i].prompt, self._budget(requests[i].params.max_tokens))
             for i in group
         ]
+        # Requests with the same prompt (an agent's greedy and sampled actions at one state) prefill it
+        # once: the prefix cache cannot share it, since a pass looks the cache up before it fills it.
+        unique: dict[tuple[int, ...], int] = {}
+        prompt_of = [unique.setdefault(tuple(ids), len(unique)) for ids in encoded]
+        distinct = [list(ids) for ids in unique]
         # The prefix every prompt of the group shares runs once, to the token (the block cache only
         # shares whole blocks); each prompt then runs its own tail.
-        shared_length = len(os.path.commonprefix(encoded))
+        shared_length = len(os.path.commonprefix(distinct))
         known = None
-        if len(group) > 1 and shared_length > 1:
-            known = (shared_length, self._prefill(encoded[0][:shared_length])[0])
-        kvs, last_logits = self._prompt_passes(encoded, known)
+        if len(distinct) > 1 and shared_length > 1:
+            known = (shared_length, self._prefill(distinct[0][:shared_length])[0])
+        kvs, last_logits = self._prompt_passes(distinct, known)
         del known
         # Each prompt's KV is kept once for decoding (RowPrompts); each row holds only what it generates.
         prompts = RowPrompts([[(k[0], v[0]) for k, v in kv] for kv in kvs], [])
@@ -711,7 +716,9 @@ class HFBackend:
         capacity = max(requests[i].params.max_tokens for i in group)
         samples: list[_Sample] = []
         first_logits, positions = [], []
-        for index, (i, ids) in enumerate(zip(group, encoded, strict=True)):
+        # Rows of one prompt stay contiguous, so decoding reads each prompt's KV in one span.
+        for position in sorted(range(len(group)), key=prompt_of.__getitem__):
+            i, ids, index = group[position], encoded[position], prompt_of[position]
             params = requests[i].params
             generator = None
             if params.temperature > 0:

@@ -66,6 +66,20 @@ def test_each_prompt_is_prefilled_once_for_its_n_samples(fresh_tiny):
     assert fresh_tiny.stats.prompt_tokens == len(ids)
 
 
+def test_requests_with_one_prompt_prefill_it_once_and_sample_as_they_do_alone(fresh_tiny):
+    # An agent's greedy step and its sampled candidates at one state arrive in one call.
+    ids = fresh_tiny.tokenizer.apply_chat_template(CHAT, add_generation_prompt=True)["input_ids"]
+    greedy_step = Request(CHAT, greedy(5))
+    sampled = Request(CHAT, SamplingParams(n=3, temperature=1.0, max_tokens=5, seed=4))
+    other = Request("Once upon a time", greedy(4))
+    together = fresh_tiny.generate([greedy_step, other, sampled])
+    assert fresh_tiny.stats.prompt_tokens - fresh_tiny.stats.cached_tokens <= len(ids) + len(
+        fresh_tiny.tokenizer("Once upon a time")["input_ids"]
+    )
+    alone = [fresh_tiny.generate([r])[0] for r in (greedy_step, other, sampled)]
+    assert [[s.token_ids for s in r] for r in together] == [[s.token_ids for s in r] for r in alone]
+
+
 def test_greedy_matches_plain_generate_across_a_padded_batch(tiny):
     prompts = ["The capital of France is", CHAT, "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 3]
     max_tokens = 10
