@@ -19,10 +19,10 @@ histories and each call runs only the tokens past the longest one it extends.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -31,7 +31,15 @@ from transformers.cache_utils import Cache, DynamicLayer
 from agentsearch.llm.hf import attention_mask, packed_allowed
 from agentsearch.train.logprobs import causal_lm, shared_prefix_logprobs
 
-__all__ = ["LAYER_LOOP_MODELS", "HistoryKV", "adapter_logprob_pairs", "first_adapted_layer"]
+__all__ = [
+    "LAYER_LOOP_MODELS",
+    "AdapterLogprobs",
+    "HistoryKV",
+    "adapter_logprob_pairs",
+    "adapter_pair_outputs",
+    "first_adapted_layer",
+    "shares_unadapted_layers",
+]
 
 #: Backbones whose forward is embed -> rotary -> decoder layers -> norm, with nothing in between.
 LAYER_LOOP_MODELS = frozenset({"LlamaModel", "MistralModel", "Qwen2Model", "Qwen3Model"})
@@ -100,8 +108,11 @@ def _seeded_layer(kv: tuple[torch.Tensor, torch.Tensor] | None) -> DynamicLayer:
 
 def _mask(allowed: torch.Tensor, backbone: Any) -> torch.Tensor:
     """``allowed`` [query, key] as the 4-D mask the backbone's attention implementation takes."""
-    return attention_mask(allowed[None, None], boolean=backbone.config._attn_implementation == "sdpa",
-                          dtype=backbone.embed_tokens.weight.dtype)
+    return attention_mask(
+        allowed[None, None],
+        boolean=backbone.config._attn_implementation == "sdpa",
+        dtype=backbone.embed_tokens.weight.dtype,
+    )
 
 
 def _run_layers(
@@ -115,10 +126,37 @@ def _run_layers(
     rotary = backbone.rotary_emb(hidden, position_ids=positions)
     for index in layers:
         hidden = backbone.layers[index](
-            hidden, attention_mask=mask, position_embeddings=rotary, position_ids=positions,
-            cache=cache, use_cache=True,
+            hidden,
+            attention_mask=mask,
+            position_embeddings=rotary,
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
         )
     return hidden
+
+
+@dataclass
+class AdapterLogprobs:
+    """Per-token results of :func:`adapter_pair_outputs` for the completions of one prompt.
+
+    Attributes:
+        policy, reference: per completion, a 1-D tensor of token log-probs with the adapter on and off.
+        policy_logits, reference_logits: the LM-head logits at those positions, flattened over
+            completions (``(tokens, vocab)``), for TRL's metrics; ``None`` unless requested.
+    """
+
+    policy: list[torch.Tensor]
+    reference: list[torch.Tensor]
+    policy_logits: torch.Tensor | None = None
+    reference_logits: torch.Tensor | None = None
+
+
+def shares_unadapted_layers(model: Any) -> bool:
+    """Whether :func:`adapter_pair_outputs` runs the layers below the adapter once for both streams."""
+    lm = causal_lm(model)
+    backbone = getattr(lm, lm.base_model_prefix)
+    return bool(first_adapted_layer(model)) and type(backbone).__name__ in LAYER_LOOP_MODELS
 
 
 def adapter_logprob_pairs(
@@ -138,16 +176,33 @@ def adapter_logprob_pairs(
     Returns:
         ``(policy, reference)``: per completion, a 1-D tensor of token log-probs, in input order.
     """
+    result = adapter_pair_outputs(model, prompt_ids, completion_ids, history_kv)
+    return result.policy, result.reference
+
+
+def adapter_pair_outputs(
+    model: Any,
+    prompt_ids: Sequence[int],
+    completion_ids: Sequence[Sequence[int]],
+    history_kv: HistoryKV | None = None,
+    *,
+    return_logits: bool = False,
+) -> AdapterLogprobs:
+    """:func:`adapter_logprob_pairs`, optionally with the logits; gradients reach the adapter's stream.
+
+    Under autograd (step-DPO training with the reference computed in the same pass) the policy stream
+    keeps its graph; the reference stream and the unadapted layers, which hold no trainable weight, are
+    computed without one.
+    """
     lm = causal_lm(model)
     backbone = getattr(lm, lm.base_model_prefix)
     split = first_adapted_layer(model)
     lengths = [len(ids) for ids in completion_ids]
-    loop = split is not None and type(backbone).__name__ in LAYER_LOOP_MODELS
-    if not loop or not prompt_ids or not any(lengths):
-        policy = shared_prefix_logprobs(model, prompt_ids, completion_ids).logprobs
-        with model.disable_adapter():
-            reference = shared_prefix_logprobs(model, prompt_ids, completion_ids).logprobs
-        return policy, reference
+    if not shares_unadapted_layers(model) or not prompt_ids or not any(lengths):
+        policy = shared_prefix_logprobs(model, prompt_ids, completion_ids, return_logits=return_logits)
+        with model.disable_adapter(), torch.no_grad():
+            reference = shared_prefix_logprobs(model, prompt_ids, completion_ids, return_logits=return_logits)
+        return AdapterLogprobs(policy.logprobs, reference.logprobs, policy.logits, reference.logits)
 
     head = lm.get_output_embeddings()
     device = head.weight.device
@@ -158,8 +213,10 @@ def adapter_logprob_pairs(
     seeds = stored or [None] * (split + 2 * (total - split))
     shared_layers = [_seeded_layer(kv) for kv in seeds[:split]]
     top_seeds = {"policy": seeds[split:total], "reference": seeds[total:]}
-    caches = {stream: Cache(layers=shared_layers + [_seeded_layer(kv) for kv in top_seeds[stream]])
-              for stream in ("policy", "reference")}
+    caches = {
+        stream: Cache(layers=shared_layers + [_seeded_layer(kv) for kv in top_seeds[stream]])
+        for stream in ("policy", "reference")
+    }
 
     # Packed candidates: every token but each candidate's last is an input (the last is only a target);
     # the history's last position predicts each candidate's first token.
@@ -167,25 +224,34 @@ def adapter_logprob_pairs(
     owner = torch.tensor([c for c, ids in enumerate(completion_ids) for _ in ids[:-1]], dtype=torch.long)
     offset = torch.tensor([i for ids in completion_ids for i in range(len(ids) - 1)], dtype=torch.long)
     segments = [
-        (torch.tensor([list(prompt_ids[reused:])], device=device),
-         torch.arange(reused, history, device=device)[None],
-         _mask(torch.ones(history, history, dtype=torch.bool, device=device).tril()[reused:], backbone)),
+        (
+            torch.tensor([list(prompt_ids[reused:])], device=device),
+            torch.arange(reused, history, device=device)[None],
+            _mask(torch.ones(history, history, dtype=torch.bool, device=device).tril()[reused:], backbone),
+        ),
     ]
     if inputs:
         history_keys = torch.ones(len(inputs), history, dtype=torch.bool)
         allowed = torch.cat([history_keys, packed_allowed(owner, offset)], dim=1)
-        segments.append((torch.tensor([inputs], device=device), (history + offset)[None].to(device),
-                         _mask(allowed.to(device), backbone)))
+        segments.append(
+            (
+                torch.tensor([inputs], device=device),
+                (history + offset)[None].to(device),
+                _mask(allowed.to(device), backbone),
+            )
+        )
 
     outputs: dict[str, list[torch.Tensor]] = {"policy": [], "reference": []}
     for number, (ids, positions, mask) in enumerate(segments):
-        hidden = _run_layers(backbone, backbone.embed_tokens(ids), range(split), positions, mask,
-                             caches["policy"])
-        for stream in ("policy", "reference"):
-            adapter_off = model.disable_adapter() if stream == "reference" else contextlib.nullcontext()
-            with adapter_off:
-                top = _run_layers(backbone, hidden, range(split, total), positions, mask, caches[stream])
-            outputs[stream].append(backbone.norm(top)[0])
+        with torch.no_grad():
+            hidden = _run_layers(
+                backbone, backbone.embed_tokens(ids), range(split), positions, mask, caches["policy"]
+            )
+        top = _run_layers(backbone, hidden, range(split, total), positions, mask, caches["policy"])
+        outputs["policy"].append(backbone.norm(top)[0])
+        with model.disable_adapter(), torch.no_grad():
+            top = _run_layers(backbone, hidden, range(split, total), positions, mask, caches["reference"])
+            outputs["reference"].append(backbone.norm(top)[0])
         if number == 0 and history_kv is not None:  # the history alone: what the next state extends
             layers = [*caches["policy"].layers, *caches["reference"].layers[split:]]
             history_kv.store(prompt_ids, [(layer.keys, layer.values) for layer in layers])
@@ -201,9 +267,12 @@ def adapter_logprob_pairs(
         start += max(len(ids) - 1, 0)
     rows_t = torch.tensor(rows, dtype=torch.long, device=device)
     targets = torch.tensor([t for ids in completion_ids for t in ids], dtype=torch.long, device=device)
-    result = []
+    logprobs, logits = {}, {}
     for stream in ("policy", "reference"):
         hidden = torch.cat(outputs[stream])[rows_t]
-        logprobs = torch.log_softmax(head(hidden).float(), dim=-1).gather(-1, targets[:, None])[:, 0]
-        result.append(list(torch.split(logprobs, lengths)))
-    return result[0], result[1]
+        logits[stream] = head(hidden).float()
+        picked = torch.log_softmax(logits[stream], dim=-1).gather(-1, targets[:, None])[:, 0]
+        logprobs[stream] = list(torch.split(picked, lengths))
+    if not return_logits:
+        return AdapterLogprobs(logprobs["policy"], logprobs["reference"])
+    return AdapterLogprobs(logprobs["policy"], logprobs["reference"], logits["policy"], logits["reference"])

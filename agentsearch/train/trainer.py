@@ -24,6 +24,7 @@ from trl import DPOConfig, DPOTrainer
 from trl.trainer.utils import FusedCausalLMOutput
 
 from agentsearch.train.logprobs import causal_lm, shared_prefix_logprobs
+from agentsearch.train.logratio import adapter_pair_outputs, shares_unadapted_layers
 
 __all__ = ["StepDPOConfig", "StepDPOTrainer", "TARGETS"]
 
@@ -139,6 +140,19 @@ def _pair_spans(input_ids: torch.Tensor, labels: torch.Tensor) -> list[tuple[int
     return spans
 
 
+def _pair_rows(input_ids: torch.Tensor, spans: list[tuple[int, int, int]]):
+    """Per pair: its row index, prompt ids, the chosen and rejected completion ids and their lengths."""
+    half = len(spans) // 2
+    for i in range(half):
+        start, chosen_end, _ = spans[i]
+        rejected_end = spans[half + i][1]
+        chosen, rejected = (
+            input_ids[i, start:chosen_end].tolist(),
+            input_ids[half + i, start:rejected_end].tolist(),
+        )
+        yield i, input_ids[i, :start].tolist(), [chosen, rejected], [len(chosen), len(rejected)]
+
+
 def shared_prefix_fused_forward(
     lm: Any, input_ids: torch.Tensor, labels: torch.Tensor
 ) -> FusedCausalLMOutput | None:
@@ -152,17 +166,44 @@ def shared_prefix_fused_forward(
     half = len(spans) // 2
     values: list[torch.Tensor | None] = [None] * len(spans)
     logits: list[torch.Tensor | None] = [None] * len(spans)
-    for i in range(half):
-        start, chosen_end, _ = spans[i]
-        rejected_end = spans[half + i][1]
-        result = shared_prefix_logprobs(
-            lm,
-            input_ids[i, :start].tolist(),
-            [input_ids[i, start:chosen_end].tolist(), input_ids[half + i, start:rejected_end].tolist()],
-            return_logits=True,
-        )
+    for i, prompt, completions, lengths in _pair_rows(input_ids, spans):
+        result = shared_prefix_logprobs(lm, prompt, completions, return_logits=True)
         values[i], values[half + i] = result.logprobs
-        logits[i], logits[half + i] = torch.split(result.logits, [chosen_end - start, rejected_end - start])
+        logits[i], logits[half + i] = torch.split(result.logits, lengths)
+    return _fused_output(values, logits, labels)
+
+
+def policy_and_reference_fused_forward(
+    model: Any, input_ids: torch.Tensor, labels: torch.Tensor
+) -> tuple[FusedCausalLMOutput, FusedCausalLMOutput] | None:
+    """:func:`shared_prefix_fused_forward` with the adapter on and off, the unadapted layers run once.
+
+    With LoRA on the top layers only, the reference (adapter disabled) differs from the policy only in
+    those layers, so computing it beside the policy costs their forward alone, where a separate reference
+    pass (or TRL's precompute) runs the whole model again.
+    """
+    spans = _pair_spans(input_ids, labels)
+    if spans is None:
+        return None
+    half = len(spans) // 2
+    outputs = {}
+    streams = {name: ([None] * len(spans), [None] * len(spans)) for name in ("policy", "reference")}
+    for i, prompt, completions, lengths in _pair_rows(input_ids, spans):
+        result = adapter_pair_outputs(model, prompt, completions, return_logits=True)
+        for name, logprobs, logits in (
+            ("policy", result.policy, result.policy_logits),
+            ("reference", result.reference, result.reference_logits),
+        ):
+            values, row_logits = streams[name]
+            values[i], values[half + i] = logprobs
+            row_logits[i], row_logits[half + i] = torch.split(logits, lengths)
+    for name, (values, row_logits) in streams.items():
+        outputs[name] = _fused_output(values, row_logits, labels)
+    return outputs["policy"], outputs["reference"]
+
+
+def _fused_output(values: list[Any], logits: list[Any], labels: torch.Tensor) -> FusedCausalLMOutput:
+    """TRL's ``FusedCausalLMOutput`` from each row's completion log-probs and logits."""
     shift_mask = labels[:, 1:] != -100
     flat = torch.cat(values)
     flat_logits = torch.cat(logits).detach()
@@ -189,24 +230,48 @@ def shared_prefix_fused_forward(
     )
 
 
-def install_shared_prefix_forward(model: Any) -> None:
+def install_shared_prefix_forward(model: Any, *, reference_in_policy_pass: bool = False) -> None:
     """Route ``model(..., labels=..., fused_lm_head=True)`` through :func:`shared_prefix_fused_forward`.
+
+    With ``reference_in_policy_pass`` (a PEFT ``model`` whose adapter leaves the lower layers untouched,
+    :func:`~agentsearch.train.logratio.shares_unadapted_layers`), the policy's call computes the
+    reference's output too (:func:`policy_and_reference_fused_forward`) and keeps it for the reference
+    call that TRL makes next on the same tensors with the adapter disabled.
 
     Any other call (generation, batches not in TRL's pair layout) goes to the forward already installed
     (TRL's fused LM head), so behaviour outside the DPO loss is unchanged.
     """
     lm = causal_lm(model)
     previous = lm.forward
+    kept: dict[str, Any] = {}
 
     @functools.wraps(type(lm).forward)  # generate() validates its kwargs against this signature
     def forward(self: Any, *args: Any, fused_lm_head: bool = False, labels: Any = None, **kwargs: Any) -> Any:
-        if fused_lm_head and labels is not None and not args and kwargs.get("input_ids") is not None:
-            output = shared_prefix_fused_forward(self, kwargs["input_ids"], labels)
+        input_ids = kwargs.get("input_ids")
+        if fused_lm_head and labels is not None and not args and input_ids is not None:
+            if reference_in_policy_pass:
+                last = kept.pop("reference", None)
+                if _adapter_disabled(model):
+                    if last is not None and last[0] is input_ids and last[1] is labels:
+                        return last[2]
+                else:
+                    both = policy_and_reference_fused_forward(model, input_ids, labels)
+                    if both is not None:
+                        kept["reference"] = (input_ids, labels, both[1])
+                        return both[0]
+            output = shared_prefix_fused_forward(self, input_ids, labels)
             if output is not None:
                 return output
         return previous(*args, fused_lm_head=fused_lm_head, labels=labels, **kwargs)
 
     lm.forward = types.MethodType(forward, lm)
+
+
+def _adapter_disabled(model: Any) -> bool:
+    """Whether PEFT's ``disable_adapter()`` is in effect (TRL's reference forward of a LoRA model)."""
+    return any(
+        getattr(module, "disable_adapters", False) for module in model.modules() if hasattr(module, "lora_A")
+    )
 
 
 class StepDPOTrainer(DPOTrainer):
@@ -224,7 +289,14 @@ class StepDPOTrainer(DPOTrainer):
         self._shared_prefix_installed = True
         config = self.args
         if getattr(config, "shared_prefix", True) and not config.gradient_checkpointing:
-            install_shared_prefix_forward(self.model)
+            # Without a precompute, TRL runs the reference after the policy on every batch; with LoRA on the
+            # top layers only, the policy's pass computes it for the cost of those layers.
+            install_shared_prefix_forward(
+                self.model,
+                reference_in_policy_pass=not config.precompute_ref_log_probs
+                and self.ref_model is None
+                and shares_unadapted_layers(self.model),
+            )
             if self.ref_model is not None:
                 install_shared_prefix_forward(self.ref_model)
         elif getattr(config, "shared_prefix", True):

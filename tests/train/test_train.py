@@ -166,3 +166,49 @@ def test_qmodel_refuses_a_base_it_was_not_trained_on(tmp_path, pairs_file):
         QValueModel.load(out, base="smollm2-135m")
     with pytest.raises(ConfigError, match="not an agentsearch Q-model"):
         QValueModel.load(tmp_path)
+
+
+def test_reference_in_the_policy_pass_matches_separate_passes(tiny):
+    from peft import get_peft_model
+    from trl.trainer.utils import add_fused_lm_head
+
+    from agentsearch.train.fit import lora_config
+    from agentsearch.train.trainer import policy_and_reference_fused_forward
+
+    base, tokenizer = tiny
+    model = get_peft_model(copy.deepcopy(base), lora_config(base, r=4, alpha=8, top_layers=1))
+    for name, weight in model.named_parameters():  # a trained adapter, so policy and reference differ
+        if "lora_B" in name:
+            torch.nn.init.normal_(weight, std=0.5)
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "mean_logits", "is_top1"))
+    batch = collate(tokenizer, 3)
+    labels = batch["input_ids"].masked_fill(batch["completion_mask"] == 0, -100)
+    policy, reference = policy_and_reference_fused_forward(model, batch["input_ids"], labels)
+    with torch.no_grad():
+        alone = shared_prefix_fused_forward(model, batch["input_ids"], labels)
+        with model.disable_adapter():
+            alone_reference = shared_prefix_fused_forward(model, batch["input_ids"], labels)
+    assert not torch.allclose(alone.log_probs, alone_reference.log_probs, atol=1e-3)
+    torch.testing.assert_close(policy.log_probs, alone.log_probs, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(reference.log_probs, alone_reference.log_probs, atol=1e-4, rtol=1e-4)
+    assert torch.equal(policy.is_top1, alone.is_top1)
+    policy.log_probs.sum().backward()  # gradients reach the adapter through the policy stream only
+    adapter = [w for name, w in model.named_parameters() if "lora" in name]
+    assert any(w.grad is not None and w.grad.abs().sum() > 0 for w in adapter)
+    assert not reference.log_probs.requires_grad
+
+
+def test_train_q_without_a_precompute_ends_on_the_precomputed_loss(tmp_path, pairs_file, monkeypatch):
+    from agentsearch.train import trainer
+
+    calls = []
+    both = trainer.policy_and_reference_fused_forward
+    monkeypatch.setattr(trainer, "policy_and_reference_fused_forward", lambda *a: calls.append(1) or both(*a))
+    options = dict(lora_top_layers=1, learning_rate=1e-2, max_steps=4, eval_fraction=0.2, seed=0)
+    precomputed = train_q(pairs_file, "tiny-random", tmp_path / "a", precompute_ref_log_probs=True, **options)
+    assert not calls
+    in_pass = train_q(pairs_file, "tiny-random", tmp_path / "b", precompute_ref_log_probs=False, **options)
+    assert len(calls) >= 4  # every training step (and the held-out evaluation) took the one-pass route
+    assert precomputed.metrics["final_loss"] != pytest.approx(0.6931, abs=1e-4)  # training moved it
+    assert in_pass.metrics["final_loss"] == pytest.approx(precomputed.metrics["final_loss"], abs=1e-5)
+    assert in_pass.metrics["eval_loss"] == pytest.approx(precomputed.metrics["eval_loss"], abs=1e-5)
