@@ -117,6 +117,7 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--agent", action="append", metavar="KEY=VALUE", help="agent option, e.g. react=false")
     p.add_argument("--llm", action="append", metavar="KEY=VALUE", help="backend option, e.g. dtype=float32")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_executor_args(p)
     p.set_defaults(handler=_collect)
 
 
@@ -156,13 +157,32 @@ def _collect(args: argparse.Namespace) -> int:
             bar.update(task, total=p.total, completed=p.done, stats=stats)
             final.update(done=p.done, total=p.total, skipped=p.skipped, stats=stats)
 
-        out = collect(config, progress=on_progress)
+        out = collect(config, progress=on_progress, executor=_executor(args))
     if final:
         done = f"{final['done']}/{final['total']} trees ({final['skipped']} already there)"
         print(f"{out}: wrote {done}; {final['stats']}")
     else:
         print(f"{out}: nothing to do (every task is already in the file)")
     return 0
+
+
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--address`` and ``--workers``: where a command's tasks run."""
+    from agentsearch.run import EXECUTORS
+
+    p.add_argument("--executor", default="local", choices=EXECUTORS,
+                   help="local: this process; ray: Ray actors across the machines of a cluster")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: the cluster, `auto` or HOST:PORT (default: a Ray instance of "
+                        "this machine)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --executor ray: actors to start (default: one per CPU of the cluster)")
+
+
+def _executor(args: argparse.Namespace):
+    from agentsearch.run import make_executor
+
+    return make_executor(args.executor, address=args.address, workers=args.workers)
 
 
 def _add_pairs(sub: argparse._SubParsersAction) -> None:
@@ -251,6 +271,7 @@ def _add_demos(sub: argparse._SubParsersAction) -> None:
                    help="take the successful paths of these trees files instead of the expert (RFT)")
     p.add_argument("--min-reward", type=float, default=1.0, help="smallest final reward of a path taken")
     p.add_argument("--out", required=True, help="demos JSONL (appended to; reruns skip what it holds)")
+    _add_executor_args(p)
     p.set_defaults(handler=_demos)
 
 
@@ -267,7 +288,7 @@ def _demos(args: argparse.Namespace) -> int:
     )
     with Progress(TextColumn("[bold]demos"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         task = bar.add_task("demos", total=None)
-        result = write_demos(config, progress=lambda r, total: bar.update(
+        result = write_demos(config, executor=_executor(args), progress=lambda r, total: bar.update(
             task, completed=r.written + r.skipped + r.lost + r.no_plan, total=total or None))
     print(f"{result.out}: wrote {result.written} demos ({result.skipped} already there); "
           f"expert plans that lost: {result.lost}{' (kept)' if args.keep_losers else ' (left out)'}, "
@@ -402,6 +423,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/eval", help="output folder (reruns skip finished episodes)")
     p.add_argument("--agent-opt", action="append", metavar="KEY=VALUE", help="agent option, e.g. icl=false")
     p.add_argument("--llm", action="append", metavar="KEY=VALUE", help="backend option")
+    _add_executor_args(p)
     p.set_defaults(handler=_eval)
 
 
@@ -440,7 +462,7 @@ def _eval(args: argparse.Namespace) -> int:
               f"({record['seconds']:.0f} s)",
               flush=True)
 
-    _print_eval(evaluate(config, progress=on_episode))
+    _print_eval(evaluate(config, progress=on_episode, executor=_executor(args)))
     return 0
 
 

