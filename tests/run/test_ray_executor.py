@@ -23,7 +23,13 @@ from agentsearch.run.cluster import local_cluster  # noqa: E402
 from agentsearch.search.collect import collect, load_collect_config  # noqa: E402
 
 TASKS = 16
-OPTIONS = {"env": "webshop", "model": "random", "tasks": TASKS, "concurrency": 2, "search": {"iterations": 20}}
+OPTIONS = {
+    "env": "webshop",
+    "model": "random",
+    "tasks": TASKS,
+    "concurrency": 2,
+    "search": {"iterations": 20},
+}
 
 
 def collect_config(out: Path):
