@@ -5,6 +5,7 @@
 #   bash scripts/headline.sh webshop    # OUT=runs/ws, 200 train trees, 200 test tasks
 #   bash scripts/headline.sh math       # OUT=runs/math, level-2 problems (two operations)
 #   bash scripts/headline.sh alfworld   # OUT=runs/alfworld, the valid_unseen-style test split
+#   bash scripts/headline.sh webshop-sft  # OUT=runs/ws-sft: the shipped SFT policy, two rounds (issue 17)
 #
 # Every stage resumes where it stopped: rerun the script after an interruption; finished stages are
 # skipped. TRAIN_TASKS and TEST_TASKS override the sizes. Figures: `python benchmarks/report_headline.py OUT`.
@@ -18,6 +19,32 @@ math_ids() {
     python -c "from agentsearch.envs.math.problems import shipped_problems as p
 print(','.join([q.id for q in p('$1') if q.level == $2][:$3]))"
 }
+
+# The headline on the shipped WebShop SFT policy (issue 17): `iterate` at the quickstart's per-tree budget
+# (4 MCTS iterations x 3 samples to depth 6; the paper's is 30 to depth 10) over TRAIN_TASKS train tasks
+# the policy was not fine-tuned on, then greedy vs Q-guided (5 candidates + the greedy step), best-of-N by
+# the policy's log-probability, sampled, and Q-guided without the greedy step, on the same test tasks.
+# Round 2 collects with round 1's Q-guided agent and retrains the Q-model on both rounds' trees.
+if [ "$ENV_NAME" = webshop-sft ]; then
+    OUT=${OUT:-runs/ws-sft}; TRAIN_TASKS=${TRAIN_TASKS:-200}; TEST_TASKS=${TEST_TASKS:-200}
+    POLICY=smollm2-135m-webshop-sft
+    # The quickstart's agent options (train/loop.py QUICKSTART): generated actions, 2,048-token history.
+    EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --agent "$POLICY" --candidates 5 --temperature 0.7
+          --max-steps 8 --concurrency 8 --agent-opt icl=false --agent-opt react=false
+          --agent-opt context_tokens=2048 --agent-opt max_tokens=32 --agent-opt top_p=0.9)
+    round_eval() {  # round_eval ROUND COMPARE [extra flags...]: resumable, configs added to the same folder
+        local round=$1 compare=$2; shift 2
+        agentsearch -v eval "${EVAL[@]}" --qmodel "$OUT/round$round/qmodel" --compare "$compare" "$@" \
+            --out "$OUT/round$round/${EVAL_DIR:-eval}"
+    }
+    agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY"
+    round_eval 0 greedy,qguided --include-greedy
+    round_eval 0 greedy,qguided,bestofn,sampled --include-greedy
+    EVAL_DIR=eval-no-greedy round_eval 0 qguided
+    agentsearch iterate --out "$OUT" --rounds 2 --train-tasks "$TRAIN_TASKS" --model "$POLICY"
+    round_eval 1 qguided --include-greedy  # greedy is round 0's: the same policy, deterministic
+    exit 0
+fi
 
 case "$ENV_NAME" in
 webshop)
@@ -57,7 +84,7 @@ alfworld)
     EVAL_EXTRA=()
     ;;
 *)
-    echo "usage: $0 webshop|math|alfworld" >&2
+    echo "usage: $0 webshop|webshop-sft|math|alfworld" >&2
     exit 2
     ;;
 esac
