@@ -11,8 +11,9 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "parse_args"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -84,41 +85,21 @@ def _envs_play(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- collect / pairs / data
-def _key_values(items: Sequence[str] | None) -> dict:
-    """``["iterations=5", "selection=puct"]`` -> ``{"iterations": 5, "selection": "puct"}`` (YAML scalars)."""
-    import yaml
-
-    from agentsearch.errors import ConfigError
-
-    values = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"Expected KEY=VALUE, got {item!r}.")
-        values[key.strip().replace("-", "_")] = yaml.safe_load(value)
-    return values
-
-
 def _add_collect(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("collect", help="run tree search over many tasks and append the trees to a JSONL file")
-    p.add_argument("--config", default=None, help="YAML of collect options (over the env's shipped defaults)")
-    p.add_argument("--env", default=None, help=_env_help("webshop"))
-    p.add_argument("--split", default=None, choices=["train", "eval", "test"])
-    p.add_argument("--tasks", type=int, default=None, help="the first N tasks of the split")
-    p.add_argument("--task-ids", default=None, help="comma-separated task ids (instead of --tasks)")
-    p.add_argument("--algo", default=None, help="mcts, dfsdt, beam or best_of_n")
-    p.add_argument("--model", default=None, help="smollm2-135m, tiny-random, a model folder, or `random`")
-    p.add_argument("--backend", default=None, help="hf, vllm or openai")
-    p.add_argument("--concurrency", type=int, default=None, help="searches running at once (K)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--round", type=int, default=None, help="expert-iteration round stored in each tree")
-    p.add_argument("--out", default=None, help="trees file (appended to; reruns skip finished tasks)")
-    p.add_argument("--search", action="append", metavar="KEY=VALUE", help="search option, e.g. iterations=10")
-    p.add_argument("--agent", action="append", metavar="KEY=VALUE", help="agent option, e.g. react=false")
-    p.add_argument("--llm", action="append", metavar="KEY=VALUE", help="backend option, e.g. dtype=float32")
+    from agentsearch.cli_config import ConfigFlags
+    from agentsearch.search.collect import CollectConfig
+
+    p = sub.add_parser(
+        "collect", help="run tree search over many tasks and append the trees to a JSONL file",
+        description="Run tree search over many tasks and append the trees to a JSONL file. Options not "
+                    "given come from the env's shipped config (search/configs/<env>.yaml), else the "
+                    "CollectConfig defaults shown.")
+    flags = ConfigFlags(CollectConfig)
+    flags.add(p, helps={"env": _env_help(),
+                        "model": "smollm2-135m, tiny-random, a model folder, or `random`"})
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_executor_args(p)
-    p.set_defaults(handler=_collect)
+    p.set_defaults(handler=_collect, config_flags=flags)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -133,14 +114,8 @@ def _collect(args: argparse.Namespace) -> int:
 
     from agentsearch.search.collect import collect, load_collect_config
 
-    overrides = {
-        "env": args.env, "split": args.split, "tasks": args.tasks, "algo": args.algo, "model": args.model,
-        "backend": args.backend, "concurrency": args.concurrency, "seed": args.seed, "round": args.round,
-        "out": args.out, "search": _key_values(args.search) or None, "agent": _key_values(args.agent) or None,
-        "llm": _key_values(args.llm) or None,
-        "task_ids": [t for t in args.task_ids.split(",") if t] if args.task_ids else None,
-    }
-    config = load_collect_config(args.config, overrides)
+    # --config was applied as the parser's defaults: the values given sit over the env's shipped config.
+    config = load_collect_config(None, args.config_flags.values(args))
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -260,77 +235,84 @@ def _data_stats(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- demos / train-sft
 def _add_demos(sub: argparse._SubParsersAction) -> None:
+    from agentsearch.cli_config import ConfigFlags
+    from agentsearch.data.demos import DemosConfig
+
     p = sub.add_parser("demos", help="write expert demonstrations (or tree paths that won) as one-path trees")
-    p.add_argument("--env", default="webshop", help=_env_help("webshop"))
-    p.add_argument("--split", default="train", choices=["train", "eval", "test"])
-    p.add_argument("--tasks", type=int, default=None, help="the first N tasks of the split (default: all)")
-    p.add_argument("--task-ids", default=None, help="comma-separated task ids (instead of --tasks)")
-    p.add_argument("--react", action="store_true", help="ReAct responses with templated thoughts")
-    p.add_argument("--keep-losers", action="store_true", help="also write expert plans that do not win")
-    p.add_argument("--from-trees", nargs="+", default=None, metavar="TREES",
-                   help="take the successful paths of these trees files instead of the expert (RFT)")
-    p.add_argument("--min-reward", type=float, default=1.0, help="smallest final reward of a path taken")
-    p.add_argument("--out", required=True, help="demos JSONL (appended to; reruns skip what it holds)")
+    flags = ConfigFlags(DemosConfig, keep_commas={"from_trees"})
+    flags.add(p, helps={"env": _env_help()})
     _add_executor_args(p)
-    p.set_defaults(handler=_demos)
+    p.set_defaults(handler=_demos, config_flags=flags)
 
 
 def _demos(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agentsearch.data.demos import DemosConfig, write_demos
+    from agentsearch.data.demos import write_demos
 
-    config = DemosConfig(
-        env=args.env, split=args.split, tasks=args.tasks,
-        task_ids=[t for t in args.task_ids.split(",") if t] if args.task_ids else None,
-        react=args.react, keep_losers=args.keep_losers, from_trees=list(args.from_trees or []),
-        min_reward=args.min_reward, out=args.out,
-    )
+    config = args.config_flags.build(args)
     with Progress(TextColumn("[bold]demos"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         task = bar.add_task("demos", total=None)
         result = write_demos(config, executor=_executor(args), progress=lambda r, total: bar.update(
             task, completed=r.written + r.skipped + r.lost + r.no_plan, total=total or None))
     print(f"{result.out}: wrote {result.written} demos ({result.skipped} already there); "
-          f"expert plans that lost: {result.lost}{' (kept)' if args.keep_losers else ' (left out)'}, "
+          f"expert plans that lost: {result.lost}{' (kept)' if config.keep_losers else ' (left out)'}, "
           f"tasks without a plan: {result.no_plan}")
     return 0
 
 
-def _add_train_sft(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-sft", help="step-level SFT of a policy on demonstrations (TRL SFTTrainer)")
+def _add_trainer_config(p: argparse.ArgumentParser, config_cls: type) -> None:
+    """``config_cls``'s fields as flags, generated by TRL's ``HfArgumentParser`` (as ``trl dpo`` does).
+
+    ``--seed`` defaults to 0, as in ``train_q`` / ``train_sft`` (TrainingArguments' own default is 42).
+    The old hand-written spellings stay as deprecated aliases.
+    """
+    from transformers import HfArgumentParser
+
+    from agentsearch.cli_config import add_alias
+
+    group = p.add_argument_group(f"{config_cls.__name__} (TRL) options")
+    for action in HfArgumentParser(config_cls, add_help=False)._actions:
+        if action.type is Any:  # fields typed `Any` (report_to ...) take the string as given
+            action.type = None
+        group._add_action(action)  # the parser's actions, as `parents=` would copy them, in one group
+    p.set_defaults(seed=0)
+    add_alias(p, "--lr", "--learning-rate")
+    add_alias(p, "--epochs", "--num-train-epochs")
+    add_alias(p, "--grad-accum", "--gradient-accumulation-steps")
+    add_alias(p, "--full", "--lora false", store=lambda ns, _: setattr(ns, "lora", False), nargs=0)
+
+
+def _trainer_config(config_cls: type, args: argparse.Namespace):
+    """The trainer config from the parsed flags (``HfArgumentParser.parse_args_into_dataclasses``'s step)."""
+    import dataclasses
+
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_cls)
+              if f.init and hasattr(args, f.name)}
+    if isinstance(values.get("loss_type"), list):  # `--loss-type sigmoid,ipo` as well as `sigmoid ipo`
+        values["loss_type"] = [t for item in values["loss_type"] for t in item.split(",") if t]
+    return config_cls(**values)
+
+
+def _add_train_sft(sub: argparse._SubParsersAction, config_fields: bool = True) -> None:
+    p = sub.add_parser("train-sft", help="step-level SFT of a policy on demonstrations (TRL SFTTrainer)",
+                       description="Step-level SFT of a policy on demonstrations. Every StepSFTConfig field "
+                                   "(TRL's SFTConfig plus the step-level ones) is a flag.")
     p.add_argument("demos", nargs="+", help="demos or trees JSONL files (their successful paths are used)")
     p.add_argument("--model", default="smollm2-135m", help="base model: a registered name or a folder")
     p.add_argument("--out", required=True, help="output folder (adapter + agentsearch_sft.json); resumes")
-    p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
-    p.add_argument("--react", action="store_true", help="train ReAct chats (default: act-only)")
-    p.add_argument("--icl", action="store_true", help="include the one-shot example in the chats")
-    p.add_argument("--no-pack", action="store_true", help="one sequence per step (the TRL default layout)")
-    p.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default 16)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-4)")
-    p.add_argument("--epochs", type=float, default=None, help="epochs (default 1)")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
-    p.add_argument("--save-steps", type=int, default=None,
-                   help="optimizer steps between checkpoints (default 25); a rerun resumes")
-    p.add_argument("--grad-accum", type=int, default=None, help="gradient accumulation steps (default 2)")
-    p.add_argument("--max-demos", type=int, default=None, help="train on the first N demonstrations")
-    p.add_argument("--min-reward", type=float, default=None, help="smallest final reward of a path (1.0)")
-    p.add_argument("--eval-fraction", type=float, default=None, help="tasks held out (default 0.05)")
-    p.add_argument("--seed", type=int, default=0)
+    if config_fields:
+        from agentsearch.train.sft import StepSFTConfig
+
+        _add_trainer_config(p, StepSFTConfig)
     p.set_defaults(handler=_train_sft)
 
 
 def _train_sft(args: argparse.Namespace) -> int:
-    from agentsearch.train.sft import train_sft
+    from agentsearch.train.sft import StepSFTConfig, train_sft
 
-    overrides = {
-        "lora_r": args.lora_r, "learning_rate": args.lr, "num_train_epochs": args.epochs,
-        "max_steps": args.max_steps, "save_steps": args.save_steps,
-        "gradient_accumulation_steps": args.grad_accum,
-        "max_demos": args.max_demos, "min_reward": args.min_reward, "eval_fraction": args.eval_fraction,
-    }
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    flags = {"lora": not args.full, "react": args.react, "icl": args.icl, "pack": not args.no_pack}
-    result = train_sft(args.demos, args.model, args.out, seed=args.seed, **overrides, **flags)
+    config = _trainer_config(StepSFTConfig, args)
+    result = train_sft(args.demos, args.model, args.out, config=config, seed=config.seed)
     data = result.meta.data
     print(f"{result.out}: {result.meta.adapter} SFT of {args.model} on {data['train_paths']} paths "
           f"({result.train_sequences} sequences, {data['train_tokens']:,} tokens) in {result.seconds:.0f} s; "
@@ -343,49 +325,32 @@ def _train_sft(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- train-q / eval / quickstart
-def _add_train_q(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-q", help="train a step-level Q-value model (or the policy) with step-level DPO")
+def _add_train_q(sub: argparse._SubParsersAction, config_fields: bool = True) -> None:
+    from agentsearch.cli_config import add_alias
+
+    p = sub.add_parser("train-q", help="train a step-level Q-value model (or the policy) with step-level DPO",
+                       description="Train a step-level Q-value model (or the policy) with step-level DPO. "
+                                   "Every StepDPOConfig field (TRL's DPOConfig plus the step-level ones: "
+                                   "target, lora_top_layers, eval_fraction, round ...) is a flag.")
     p.add_argument("pairs", help="pairs JSONL from `agentsearch pairs` (TRL conversational format)")
-    p.add_argument("--base", default="smollm2-135m", help="base model: smollm2-135m, tiny-random or a folder")
+    p.add_argument("--model", default="smollm2-135m",
+                   help="base model: smollm2-135m, tiny-random or a folder")
     p.add_argument("--out", required=True, help="output directory (PEFT adapter + agentsearch_meta.json)")
-    p.add_argument("--target", default="qmodel", choices=["qmodel", "policy"],
-                   help="qmodel: a scorer read as beta*log-ratio; policy: step-DPO on the agent model itself")
-    p.add_argument("--loss-type", default=None, help="TRL loss type(s), comma-separated (default: sigmoid)")
-    p.add_argument("--beta", type=float, default=None, help="DPO beta (paper: 0.1 WebShop, 0.05 HotPotQA)")
-    p.add_argument("--full", action="store_true", help="full fine-tuning (the paper's setting)")
-    p.add_argument("--lora-top-layers", type=int, default=None, help="LoRA on the top k layers only")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-5; paper 1e-6)")
-    p.add_argument("--epochs", type=float, default=None, help="epochs (default 2)")
-    p.add_argument("--batch-size", type=int, default=None, help="pairs per step (default 4)")
-    p.add_argument("--grad-accum", type=int, default=None, help="gradient accumulation steps")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
-    p.add_argument("--save-steps", type=int, default=None,
-                   help="optimizer steps between checkpoints (default 25); a rerun resumes")
-    p.add_argument("--max-length", type=int, default=None, help="longest record in tokens (default 2048)")
-    p.add_argument("--eval-fraction", type=float, default=None, help="tasks held out (default 0.1)")
-    p.add_argument("--round", type=int, default=None, help="iteration round recorded in the metadata")
-    p.add_argument("--seed", type=int, default=0)
+    add_alias(p, "--base", "--model")
+    if config_fields:
+        from agentsearch.train.trainer import StepDPOConfig
+
+        _add_trainer_config(p, StepDPOConfig)
+        add_alias(p, "--batch-size", "--per-device-train-batch-size")
     p.set_defaults(handler=_train_q)
-
-
-def _train_q_overrides(args: argparse.Namespace) -> dict:
-    overrides = {
-        "target": args.target, "beta": args.beta, "lora_top_layers": args.lora_top_layers,
-        "learning_rate": args.lr, "num_train_epochs": args.epochs,
-        "per_device_train_batch_size": args.batch_size, "gradient_accumulation_steps": args.grad_accum,
-        "max_steps": args.max_steps, "save_steps": args.save_steps, "max_length": args.max_length,
-        "eval_fraction": args.eval_fraction, "round": args.round,
-        "loss_type": [t for t in args.loss_type.split(",") if t] if args.loss_type else None,
-    }
-    if args.full:
-        overrides["lora"] = False
-    return {key: value for key, value in overrides.items() if value is not None}
 
 
 def _train_q(args: argparse.Namespace) -> int:
     from agentsearch.train import train_q
+    from agentsearch.train.trainer import StepDPOConfig
 
-    result = train_q(args.pairs, args.base, args.out, seed=args.seed, **_train_q_overrides(args))
+    config = _trainer_config(StepDPOConfig, args)
+    result = train_q(args.pairs, args.model, args.out, config=config, seed=config.seed)
     metrics = result.metrics
     rate = result.train_pairs * float(metrics.get("epoch", 1)) / max(result.seconds, 1e-9)
     print(f"{result.out}: {result.meta.target} ({result.meta.adapter}, beta {result.meta.beta}) trained on "
@@ -397,51 +362,19 @@ def _train_q(args: argparse.Namespace) -> int:
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
-    from agentsearch.eval import CONFIGS
+    from agentsearch.cli_config import ConfigFlags, add_alias
+    from agentsearch.eval import CONFIGS, EvalConfig
 
     p = sub.add_parser("eval", help="evaluate greedy / sampled / best-of-N / Q-guided agents")
-    p.add_argument("--env", default="webshop", help=_env_help("webshop"))
-    p.add_argument("--split", default="test", choices=["train", "eval", "test"])
-    p.add_argument("--agent", default="smollm2-135m", help="the agent's model (API model: --backend openai)")
-    p.add_argument("--backend", default="hf", help="hf, vllm or openai")
-    p.add_argument("--qmodel", default=None, help="a `train-q` output directory (for qguided)")
-    p.add_argument("--q-base", default=None, help="the Q-model's base (default: recorded in its metadata)")
-    p.add_argument("--policy", default=None, help="a `train-q --target policy` output directory (for policy)")
-    p.add_argument("--q-icl", action="store_true", help="the Q-model sees the one-shot example")
-    p.add_argument("--candidates", type=int, default=5, help="samples per step (paper: 5)")
-    p.add_argument("--temperature", type=float, default=1.0, help="temperature of those samples (paper: 1.0)")
-    p.add_argument("--include-greedy", action="store_true",
-                   help="bestofn and qguided also score the agent's greedy action")
-    p.add_argument("--compare", default=None,
-                   help=f"comma-separated configurations from {','.join(CONFIGS)} "
-                        "(default: greedy,qguided with --qmodel, else greedy)")
-    p.add_argument("--tasks", type=int, default=50, help="the first N tasks of the split")
-    p.add_argument("--task-ids", default=None, help="comma-separated task ids (instead of --tasks)")
-    p.add_argument("--max-steps", type=int, default=None, help="step cap per episode")
-    p.add_argument("--concurrency", type=int, default=4, help="episodes played at once")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs/eval", help="output folder (reruns skip finished episodes)")
-    p.add_argument("--agent-opt", action="append", metavar="KEY=VALUE", help="agent option, e.g. icl=false")
-    p.add_argument("--llm", action="append", metavar="KEY=VALUE", help="backend option")
+    # One vocabulary across commands: --model is the acting model, --agent its options.
+    renamed = {"agent": "--model", "agent_options": "--agent", "llm_options": "--llm"}
+    flags = ConfigFlags(EvalConfig, flags=renamed)
+    flags.add(p, helps={"env": _env_help(), "compare": f"configurations to run, from {','.join(CONFIGS)} "
+                        "(default: greedy,qguided with --qmodel, else greedy)"},
+              bare={"agent_options": "model"})
+    add_alias(p, "--agent-opt", "--agent")
     _add_executor_args(p)
-    p.set_defaults(handler=_eval)
-
-
-def _eval_config(args: argparse.Namespace):
-    from agentsearch.eval import EvalConfig
-
-    compare = [c for c in args.compare.split(",") if c] if args.compare else (
-        ["greedy", "qguided"] if args.qmodel else ["greedy"])
-    return EvalConfig(
-        env=args.env, split=args.split, tasks=args.tasks,
-        task_ids=[t for t in args.task_ids.split(",") if t] if args.task_ids else None,
-        agent=args.agent, backend=args.backend, agent_options=_key_values(args.agent_opt),
-        llm_options=_key_values(args.llm), qmodel=args.qmodel, q_base=args.q_base, q_icl=args.q_icl,
-        policy=args.policy,
-        candidates=args.candidates, temperature=args.temperature, include_greedy=args.include_greedy,
-        compare=compare, max_steps=args.max_steps,
-        seed=args.seed, concurrency=args.concurrency, out=args.out,
-    )
+    p.set_defaults(handler=_eval, config_flags=flags)
 
 
 def _print_eval(result) -> None:
@@ -454,7 +387,7 @@ def _print_eval(result) -> None:
 def _eval(args: argparse.Namespace) -> int:
     from agentsearch.eval import evaluate
 
-    config = _eval_config(args)
+    config = args.config_flags.build(args)
 
     def on_episode(record: dict) -> None:
         print(f"[{record['config']}] task {record['task_id']}: score {record['score']:.3f} "
@@ -466,27 +399,29 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_loop_flags(p: argparse.ArgumentParser, base) -> None:
+    """LoopConfig's fields as flags, shown with (and built over) ``base``'s values."""
+    from agentsearch.cli_config import ConfigFlags
+    from agentsearch.train.loop import LoopConfig
+
+    flags = ConfigFlags(LoopConfig)
+    flags.add(p, base, helps={"env": _env_help()})
+    p.set_defaults(config_flags=flags, config_base=base)
+
+
 def _add_quickstart(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("quickstart", help="the whole loop on embedded defaults: collect, pairs, train, eval")
-    p.add_argument("--out", default="runs/quickstart", help="run folder (reruns resume)")
-    p.add_argument("--model", default=None,
-                   help="agent and Q-model base (default: the shipped smollm2-135m-webshop-sft)")
-    p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched (default 12)")
-    p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated (default 30)")
-    p.add_argument("--seed", type=int, default=None, help="run seed (default 0)")
+    from agentsearch.train.loop import QUICKSTART
+
+    p = sub.add_parser("quickstart", help="the whole loop on embedded defaults: collect, pairs, train, eval",
+                       description="The whole loop on embedded defaults (collect, pairs, train, eval). Every "
+                                   "LoopConfig field is a flag; mapping fields (--agent, --search, --train) "
+                                   "merge key by key over the defaults shown.")
+    _add_loop_flags(p, QUICKSTART)
     p.set_defaults(handler=_quickstart)
 
 
 def _loop_config(args: argparse.Namespace):
-    import dataclasses
-
-    from agentsearch.train.loop import QUICKSTART
-
-    overrides = {
-        "out": args.out, "model": args.model, "train_tasks": args.train_tasks, "test_tasks": args.test_tasks,
-        "seed": getattr(args, "seed", None),
-    }
-    return dataclasses.replace(QUICKSTART, **{k: v for k, v in overrides.items() if v is not None})
+    return args.config_flags.build(args, args.config_base)
 
 
 def _quickstart(args: argparse.Namespace) -> int:
@@ -509,34 +444,33 @@ def _quickstart(args: argparse.Namespace) -> int:
 
 
 def _add_iterate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("iterate", help="rounds of collect -> pairs -> train (Q-guided collection)")
-    p.add_argument("--out", default="runs/iterate", help="run folder with one round<r>/ folder per round")
+    import dataclasses
+
+    from agentsearch.cli_config import add_alias
+    from agentsearch.train.loop import QUICKSTART
+
+    p = sub.add_parser("iterate", help="rounds of collect -> pairs -> train (Q-guided collection)",
+                       description="Rounds of collect -> pairs -> train, each round collecting with the "
+                                   "last round's Q-guided agent. `--sft [KEY=VALUE ...]` also fine-tunes the "
+                                   "policy on each round's successful paths (RFT, StepSFTConfig overrides); "
+                                   "the next round acts with it and bases its Q-model on it.")
     p.add_argument("--rounds", type=int, default=2, help="rounds (a rerun resumes)")
-    p.add_argument("--model", default=None,
-                   help="agent and Q-model base (default: the shipped smollm2-135m-webshop-sft)")
-    p.add_argument("--train-tasks", type=int, default=None, help="train tasks searched per round")
-    p.add_argument("--test-tasks", type=int, default=None, help="test tasks evaluated after the last round")
     p.add_argument("--eval", action="store_true", help="evaluate the last round's Q-model")
-    p.add_argument("--sft", action="store_true",
-                   help="also fine-tune the policy on each round's successful paths (RFT); the next round "
-                        "acts with it and bases its Q-model on it")
-    p.add_argument("--sft-min-reward", type=float, default=1.0, help="smallest final reward of an RFT path")
-    p.add_argument("--sft-steps", type=int, default=None, help="optimizer steps of each RFT stage")
+    _add_loop_flags(p, dataclasses.replace(QUICKSTART, out="runs/iterate"))
+
+    def sft_option(key: str, kind: type):
+        return lambda ns, value: setattr(ns, "sft", {**(getattr(ns, "sft", None) or {}), key: kind(value)})
+
+    add_alias(p, "--sft-min-reward", "--sft min_reward=X", store=sft_option("min_reward", float))
+    add_alias(p, "--sft-steps", "--sft max_steps=N", store=sft_option("max_steps", int))
     p.set_defaults(handler=_iterate)
 
 
 def _iterate(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from agentsearch.console import StageBars, libraries_to_file
     from agentsearch.train.loop import iterate
 
     config = _loop_config(args)
-    if args.sft:
-        sft = {"min_reward": args.sft_min_reward}
-        if args.sft_steps is not None:
-            sft["max_steps"] = args.sft_steps
-        config = dataclasses.replace(config, sft=sft)
     with libraries_to_file(Path(config.out) / "iterate.log") as log, StageBars() as bars:
         results = iterate(config, rounds=args.rounds, evaluate_last=args.eval, report=bars)
     for r in results:
@@ -631,15 +565,56 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agentsearch", description=__doc__.splitlines()[0])
+#: Commands whose flags come from a TRL config: built only when that command runs (importing TRL takes
+#: seconds, which `agentsearch --help` and every other command should not pay).
+TRAINER_COMMANDS = {"train-q": _add_train_q, "train-sft": _add_train_sft}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``agentsearch`` parser; with ``command``, trainer commands other than it get no config flags."""
+    from agentsearch.cli_config import HelpFormatter
+
+    parser = argparse.ArgumentParser(prog="agentsearch", description=__doc__.splitlines()[0],
+                                     formatter_class=HelpFormatter)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     parser.add_argument("--import", dest="imports", action="append", metavar="MODULE",
                         help="import MODULE first, so the envs and plug-ins it registers are known "
                              "(accepted anywhere on the command line)")
     sub = parser.add_subparsers(dest="command", required=True)
+    trainers = {add: name for name, add in TRAINER_COMMANDS.items()}
     for add in COMMANDS:
-        add(sub)
+        if add in trainers:
+            add(sub, config_fields=command is None or command == trainers[add])
+        else:
+            add(sub)
+    for leaf in _leaf_parsers(parser):
+        leaf.formatter_class = HelpFormatter
+        leaf.add_argument("--config", default=None, metavar="YAML",
+                          help="YAML mapping of this command's options (keys as the flags, with `_`); "
+                               "flags given override it")
+    return parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:  # argparse has no public access to a parser's subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    children = _subcommands(parser)
+    if not children:
+        return [parser]
+    return [leaf for child in children.values() for leaf in _leaf_parsers(child)]
+
+
+def _command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The (sub)parser that ``argv``'s command words lead to (``["envs", "play", ...]`` -> envs play's)."""
+    for item in argv:
+        child = _subcommands(parser).get(item)
+        if child is not None:
+            parser = child
     return parser
 
 
@@ -657,6 +632,24 @@ def _take_imports(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return rest, modules
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``argv`` (without ``--import``); a ``--config YAML`` file's values become the command's defaults.
+
+    Flags given override the file, as with TRL's ``--config``. Deprecated spellings log a warning.
+
+    Raises:
+        ConfigError: the config file is unreadable or holds a key the command does not know.
+    """
+    from agentsearch.cli_config import apply_config_file, config_path
+
+    command = next((item for item in argv if not item.startswith("-")), "")
+    parser = build_parser(command)
+    path = config_path(argv)
+    if path is not None:
+        apply_config_file(_command_parser(parser, argv), path)
+    return parser.parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from agentsearch.errors import AgentSearchError
     from agentsearch.plugins import import_plugins
@@ -667,7 +660,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AgentSearchError as err:
         print(f"agentsearch: error: {err}", file=sys.stderr)
         return 2
-    args = build_parser().parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except AgentSearchError as err:
+        print(f"agentsearch: error: {err}", file=sys.stderr)
+        return 2
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for root_handler in logging.getLogger().handlers:

@@ -86,7 +86,8 @@ class EvalConfig:
         candidates: samples per step for ``bestofn`` and ``qguided`` (paper: 5).
         temperature: sampling temperature of those candidates (paper: 1.0).
         include_greedy: ``bestofn`` and ``qguided`` also score the agent's greedy action.
-        compare: configurations to run, from :data:`CONFIGS`.
+        compare: configurations to run, from :data:`CONFIGS` (default: ``greedy`` and ``qguided`` when
+            ``qmodel`` is given, else ``greedy``).
         max_steps: step cap per episode (default: the environment's own limit).
         seed: run seed; each task's seed derives from it and the task id, the same in every configuration.
         concurrency: episodes played at once (their model calls are batched together).
@@ -109,7 +110,7 @@ class EvalConfig:
     candidates: int = 5
     temperature: float = 1.0
     include_greedy: bool = False
-    compare: list[str] = field(default_factory=lambda: ["greedy", "qguided"])
+    compare: list[str] | None = None
     max_steps: int | None = None
     seed: int = 0
     concurrency: int = 4
@@ -117,6 +118,8 @@ class EvalConfig:
     out: str = "runs/eval"
 
     def __post_init__(self) -> None:
+        if self.compare is None:
+            self.compare = ["greedy", "qguided"] if self.qmodel else ["greedy"]
         for name in self.compare:
             if name not in CONFIGS:
                 raise ConfigError(
