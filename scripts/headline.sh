@@ -29,9 +29,9 @@ if [ "$ENV_NAME" = webshop-sft ]; then
     OUT=${OUT:-runs/ws-sft}; TRAIN_TASKS=${TRAIN_TASKS:-200}; TEST_TASKS=${TEST_TASKS:-200}
     POLICY=smollm2-135m-webshop-sft
     # The quickstart's agent options (train/loop.py QUICKSTART): generated actions, 2,048-token history.
-    EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --agent "$POLICY" --candidates 5 --temperature 0.7
-          --max-steps 8 --concurrency 8 --agent-opt icl=false --agent-opt react=false
-          --agent-opt context_tokens=2048 --agent-opt max_tokens=32 --agent-opt top_p=0.9)
+    EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --model "$POLICY" --candidates 5 --temperature 0.7
+          --max-steps 8 --concurrency 8 --agent icl=false --agent react=false
+          --agent context_tokens=2048 --agent max_tokens=32 --agent top_p=0.9)
     round_eval() {  # round_eval ROUND COMPARE [extra flags...]: resumable, configs added to the same folder
         local round=$1 compare=$2; shift 2
         agentsearch -v eval "${EVAL[@]}" --qmodel "$OUT/round$round/qmodel" --compare "$compare" "$@" \
@@ -57,7 +57,7 @@ webshop)
     # The paper's search is 30 iterations to depth 10 at temperature 1.0; on this CPU, 5 to depth 6 at 0.7.
     SEARCH=(iterations=5 max_depth=6 temperature=0.7)
     # 4 epochs at a LoRA-sized learning rate: 1 epoch at 5e-5 (the first run) left the held-out margin at 0.02.
-    MAX_STEPS=6; TRAIN_Q=(--epochs 4 --lr 2e-4 --max-length 1100)
+    MAX_STEPS=6; TRAIN_Q=(--num-train-epochs 4 --learning-rate 2e-4 --max-length 1100)
     # The Q-model also scores the greedy step (+0.041 mean score over greedy, paired; +0.015 without it).
     EVAL_EXTRA=(--include-greedy)
     ;;
@@ -70,7 +70,7 @@ math)
     # The shipped math search (PUCT, 4 samples at temperature 1.0) with 8 iterations to depth 4.
     SEARCH=(iterations=8 max_depth=4)
     # As for WebShop (1 epoch at 5e-5 left the held-out margin at 0.006 here).
-    MAX_STEPS=4; TRAIN_Q=(--epochs 4 --lr 2e-4 --max-length 1024)
+    MAX_STEPS=4; TRAIN_Q=(--num-train-epochs 4 --learning-rate 2e-4 --max-length 1024)
     EVAL_EXTRA=()
     ;;
 alfworld)
@@ -80,7 +80,7 @@ alfworld)
     COLLECT_ONLY=(max_tokens=24)
     # The shipped ALFWorld search is 30 iterations to depth 30; on this CPU, 4 to depth 12 at 0.7.
     SEARCH=(iterations=4 max_depth=12 temperature=0.7)
-    MAX_STEPS=15; TRAIN_Q=(--epochs 4 --lr 2e-4 --max-length 1100)
+    MAX_STEPS=15; TRAIN_Q=(--num-train-epochs 4 --learning-rate 2e-4 --max-length 1100)
     EVAL_EXTRA=()
     ;;
 *)
@@ -92,7 +92,7 @@ esac
 mkdir -p "$OUT"
 # `repeat_flag --agent a b` prints `--agent a --agent b`, one word per line, for mapfile.
 repeat_flag() { local flag=$1 kv; shift; for kv in "$@"; do printf -- '%s\n' "$flag" "$kv"; done; }
-mapfile -t EVAL_AGENT < <(repeat_flag --agent-opt "${AGENT[@]}")
+mapfile -t EVAL_AGENT < <(repeat_flag --agent "${AGENT[@]}")
 mapfile -t COLLECT_AGENT < <(repeat_flag --agent "${AGENT[@]}" "${COLLECT_ONLY[@]}")
 mapfile -t SEARCH_FLAGS < <(repeat_flag --search "${SEARCH[@]}")
 COLLECT=(--env "$ENV_NAME" --split train --model smollm2-135m --backend hf --concurrency 16 --no-progress)
@@ -105,9 +105,9 @@ if [ "$GREEDY_TRAIN_TASKS" -gt 0 ]; then
 fi
 agentsearch pairs "$OUT/trees.jsonl" --strategy best_path_extremes --out "$OUT/pairs.jsonl"
 if [ ! -f "$OUT/qmodel/agentsearch_meta.json" ]; then
-    agentsearch -v train-q "$OUT/pairs.jsonl" --base smollm2-135m --out "$OUT/qmodel" --lora-top-layers 8 \
+    agentsearch -v train-q "$OUT/pairs.jsonl" --model smollm2-135m --out "$OUT/qmodel" --lora-top-layers 8 \
         "${TRAIN_Q[@]}"
 fi
-agentsearch -v eval --env "$ENV_NAME" --split test "${TEST_SELECT[@]}" --agent smollm2-135m \
+agentsearch -v eval --env "$ENV_NAME" --split test "${TEST_SELECT[@]}" --model smollm2-135m \
     --qmodel "$OUT/qmodel" --candidates 5 --temperature 0.7 --max-steps "$MAX_STEPS" --concurrency 8 \
     --compare greedy,qguided "${EVAL_EXTRA[@]}" "${EVAL_AGENT[@]}" --out "$OUT/eval"

@@ -26,7 +26,7 @@ for ENV in "${@:-webshop}"; do
     gzip -n -9 -c "$RUNS/${ENV}_demos.jsonl" > "$DEMOS"   # -n: no timestamp, so the file is reproducible
   fi
   agentsearch train-sft "$DEMOS" --model smollm2-135m --out "$RUNS/${ENV}-sft" \
-    --max-demos "${MAX_DEMOS[$ENV]}" --max-steps "${MAX_STEPS[$ENV]}" --lr "${LR[$ENV]}" --grad-accum 1 --seed 0
+    --max-demos "${MAX_DEMOS[$ENV]}" --max-steps "${MAX_STEPS[$ENV]}" --learning-rate "${LR[$ENV]}" --gradient-accumulation-steps 1 --seed 0
   python -c "from agentsearch.train.sft import export_adapter; \
 export_adapter('$RUNS/${ENV}-sft', 'data/policies/smollm2-135m-${ENV}-sft')"
   du -sh "data/policies/smollm2-135m-${ENV}-sft" "$DEMOS"

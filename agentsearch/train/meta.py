@@ -60,7 +60,7 @@ class TrainMeta:
         if not path.is_file():
             raise ConfigError(
                 f"{folder} is not an agentsearch Q-model directory (no {META_FILE}); "
-                "train one with `agentsearch train-q PAIRS --base MODEL --out DIR`."
+                "train one with `agentsearch train-q PAIRS --model MODEL --out DIR`."
             )
         try:
             raw = json.loads(path.read_text())
