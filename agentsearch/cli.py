@@ -40,6 +40,13 @@ def _env_help(default: str | None = None) -> str:
     return f"{names}, or a gymnasium text env id (`module:Id` imports module first; see --import){tail}"
 
 
+def _algo_help() -> str:
+    """``--algo`` help from the search algorithm registry."""
+    from agentsearch.search import algorithm_names
+
+    return f"search algorithm: {', '.join(algorithm_names())}"
+
+
 def _envs_list(args: argparse.Namespace) -> int:
     from agentsearch.plugins import env_plugins
 
@@ -95,7 +102,7 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
                     "given come from the env's shipped config (search/configs/<env>.yaml), else the "
                     "CollectConfig defaults shown.")
     flags = ConfigFlags(CollectConfig)
-    flags.add(p, helps={"env": _env_help(),
+    flags.add(p, helps={"env": _env_help(), "algo": _algo_help(),
                         "model": "smollm2-135m, tiny-random, a model folder, or `random`"})
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_executor_args(p)
@@ -405,7 +412,7 @@ def _add_loop_flags(p: argparse.ArgumentParser, base) -> None:
     from agentsearch.train.loop import LoopConfig
 
     flags = ConfigFlags(LoopConfig)
-    flags.add(p, base, helps={"env": _env_help()})
+    flags.add(p, base, helps={"env": _env_help(), "algo": _algo_help()})
     p.set_defaults(config_flags=flags, config_base=base)
 
 

@@ -14,16 +14,16 @@ import dataclasses
 import random
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from agentsearch.agents.base import Agent, Candidate
 from agentsearch.errors import ConfigError
 from agentsearch.search.branching import Branching, BranchMode
 from agentsearch.search.tree import SearchTree
 
-__all__ = ["SearchConfig", "Evaluator", "SearchContext", "task_seed"]
+__all__ = ["SearchAlgorithm", "SearchConfig", "Evaluator", "SearchContext", "task_seed"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,11 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def needs_evaluator(self) -> bool:
+        """Whether the search values states with an :class:`Evaluator` (``collect`` then builds one)."""
+        return False
+
 
 def _check_positive(config: Any, *names: str) -> None:
     for name in names:
@@ -90,6 +95,39 @@ class Evaluator(Protocol):
     async def evaluate(self, tree: SearchTree, node: int) -> float:
         """Estimated return in [0, 1] of the state after ``node``."""
         ...
+
+
+ConfigT = TypeVar("ConfigT", bound=SearchConfig, contravariant=True)
+
+
+class SearchAlgorithm(Protocol[ConfigT]):
+    """What every search algorithm is: an async function of one task that returns the whole tree.
+
+    Register one with :func:`agentsearch.search.algorithms.register_algorithm` beside its code; ``collect``
+    and the CLI find it by name.
+    """
+
+    def __call__(
+        self,
+        env: Any,
+        agent: Agent,
+        task_id: str,
+        config: ConfigT | None = None,
+        *,
+        seed: int = 0,
+        evaluator: Evaluator | None = None,
+    ) -> Awaitable[SearchTree]:
+        """Search ``task_id`` in ``env`` (owned by this search) with ``agent``; equal seeds give equal trees.
+
+        ``evaluator`` values states where ``config.needs_evaluator`` (or where the algorithm can use one).
+        """
+        ...
+
+
+def refuse_evaluator(algorithm: str, evaluator: Evaluator | None) -> None:
+    """Raise for an algorithm that has no use for an evaluator, rather than silently ignore one."""
+    if evaluator is not None:
+        raise ConfigError(f"{algorithm} values states by playing them out; it takes no `evaluator`.")
 
 
 def task_seed(seed: int, task_id: str) -> int:

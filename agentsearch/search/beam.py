@@ -16,6 +16,7 @@ from typing import Any
 
 from agentsearch.agents.base import Agent
 from agentsearch.errors import ConfigError
+from agentsearch.search.algorithms import register_algorithm
 from agentsearch.search.base import Evaluator, SearchConfig, SearchContext
 from agentsearch.search.tree import ROOT, SearchTree
 
@@ -40,6 +41,7 @@ class BeamConfig(SearchConfig):
             raise ConfigError(f"Expected `beam_width` >= 1, got {self.beam_width}.")
 
 
+@register_algorithm("beam", BeamConfig)
 async def beam(
     env: Any,
     agent: Agent,

@@ -13,7 +13,8 @@ from typing import Any
 
 from agentsearch.agents.base import Agent
 from agentsearch.errors import ConfigError
-from agentsearch.search.base import SearchConfig, SearchContext
+from agentsearch.search.algorithms import register_algorithm
+from agentsearch.search.base import Evaluator, SearchConfig, SearchContext, refuse_evaluator
 from agentsearch.search.tree import ROOT, SearchTree
 
 __all__ = ["BestOfNConfig", "best_of_n"]
@@ -35,10 +36,21 @@ class BestOfNConfig(SearchConfig):
             raise ConfigError(f"Expected `n` >= 1, got {self.n}.")
 
 
+@register_algorithm("best_of_n", BestOfNConfig)
 async def best_of_n(
-    env: Any, agent: Agent, task_id: str, config: BestOfNConfig | None = None, *, seed: int = 0
+    env: Any,
+    agent: Agent,
+    task_id: str,
+    config: BestOfNConfig | None = None,
+    *,
+    seed: int = 0,
+    evaluator: Evaluator | None = None,
 ) -> SearchTree:
-    """Sample ``config.n`` trajectories on one task and return them as a tree."""
+    """Sample ``config.n`` trajectories on one task and return them as a tree.
+
+    ``evaluator`` must be ``None``: every trajectory is played to its end, so nothing needs a value.
+    """
+    refuse_evaluator("best_of_n", evaluator)
     config = config or BestOfNConfig()
     ctx = SearchContext(env, agent, task_id, algorithm="best_of_n", config=config, seed=seed)
     tree = ctx.tree

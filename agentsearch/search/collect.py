@@ -30,7 +30,8 @@ from agentsearch.errors import AgentSearchError, ConfigError, did_you_mean
 from agentsearch.files import open_log
 from agentsearch.run import Executor, LocalExecutor
 from agentsearch.search.algorithms import get_algorithm, make_search_config
-from agentsearch.search.base import task_seed
+from agentsearch.search.base import Evaluator, task_seed
+from agentsearch.search.critic import make_evaluator
 from agentsearch.search.tree import SearchTree, append_tree, scan_tree_file
 
 __all__ = [
@@ -56,8 +57,11 @@ class CollectConfig:
             ``task_ids`` is set.
         skip_tasks: ids left out at the start of the split (e.g. those an SFT policy was trained on).
         task_ids: explicit task ids.
-        algo: ``mcts``, ``dfsdt``, ``beam`` or ``best_of_n``.
-        search: the algorithm's config values (its dataclass fields), overriding its defaults.
+        algo: a registered search algorithm (:func:`~agentsearch.search.algorithms.algorithm_names`:
+            ``mcts``, ``dfsdt``, ``beam``, ``best_of_n`` ...).
+        search: the algorithm's config values (its dataclass fields), overriding its defaults. A config
+            that values states with a critic (``value: critic`` or ``mixed`` for MCTS) gets the agent's
+            own model as :class:`~agentsearch.search.critic.SelfCritique`.
         model: model name for :func:`agentsearch.llm.models.load_model` (``smollm2-135m``, ``tiny-random``),
             or ``random`` for the zero-latency :class:`~agentsearch.search.scripted.RandomValidAgent`.
         backend: ``hf``, ``vllm`` or ``openai``.
@@ -97,7 +101,12 @@ class CollectConfig:
             raise ConfigError(f"Expected `tasks` >= 1, got {self.tasks}.")
         if self.skip_tasks < 0:
             raise ConfigError(f"Expected `skip_tasks` >= 0, got {self.skip_tasks}.")
-        make_search_config(self.algo, self.search)  # fail early on unknown algorithms or options
+        search = make_search_config(self.algo, self.search)  # fail early on unknown algorithms or options
+        if search.needs_evaluator and self.model == "random":
+            raise ConfigError(
+                f"{type(search).__name__} values states with the agent's own model; the scripted `random` "
+                "policy has none: use an LLM model, or the rollout value."
+            )
 
 
 def default_config_path(env: str) -> Path | None:
@@ -217,17 +226,22 @@ class SearchRunner:
         self.config = config
         self.agent = agent
         self.envs = envs if envs is not None else []  # idle environment instances
+        self.evaluator: Evaluator | None = None
 
     async def __call__(self, task_id: str) -> SearchTree:
         config = self.config
         if self.agent is None:
             self.agent = build_agent(config)
-        search_fn, _ = get_algorithm(config.algo)
+        algorithm = get_algorithm(config.algo)
         search_config = make_search_config(config.algo, config.search)
+        if self.evaluator is None:  # the critic a config like MCTSConfig(value="critic") values states with
+            self.evaluator = make_evaluator(search_config, self.agent)
         env = self.envs.pop() if self.envs else _make_env(config)
         seed = task_seed(config.seed, task_id)
         try:
-            tree = await search_fn(env, self.agent, task_id, search_config, seed=seed)
+            tree = await algorithm.search(
+                env, self.agent, task_id, search_config, seed=seed, evaluator=self.evaluator
+            )
         except AgentSearchError as err:
             logger.warning("task %s failed: %s", task_id, err)
             return _failed_tree(config, task_id, seed, err)

@@ -3,7 +3,8 @@
 :class:`SelfCritique` asks the policy's own model whether the trajectory so far is on track to complete
 the task and reads the answer's probability instead of sampling it: value = P(" Yes") / (P(" Yes") +
 P(" No")) from one batched ``score`` call. Use it with ``MCTSConfig(value="critic")`` (replaces the
-rollout) or ``value="mixed"`` (Agent Q's alpha blend with the rollout return).
+rollout) or ``value="mixed"`` (Agent Q's alpha blend with the rollout return); ``collect`` builds it
+with :func:`make_evaluator` whenever the search config asks for one.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from agentsearch.agents.base import History
+from agentsearch.agents.base import Agent, History
+from agentsearch.agents.llm_agent import LLMAgent
+from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Message, Prompt
+from agentsearch.search.base import Evaluator, SearchConfig
 from agentsearch.search.tree import SearchTree
 
-__all__ = ["SelfCritique", "CRITIQUE_QUESTION"]
+__all__ = ["SelfCritique", "CRITIQUE_QUESTION", "make_evaluator"]
 
 CRITIQUE_QUESTION = (
     "Stop acting for a moment and judge the trajectory above. Is it on track to complete the task "
@@ -60,3 +64,22 @@ class SelfCritique:
         yes, no = await self.backend.score(messages, list(self.answers))
         top = max(yes, no)
         return math.exp(yes - top) / (math.exp(yes - top) + math.exp(no - top))
+
+
+def make_evaluator(config: SearchConfig, agent: Agent) -> Evaluator | None:
+    """The evaluator ``config`` needs (``MCTSConfig(value="critic" | "mixed")``), ``None`` when it needs none.
+
+    The critic is the acting model judging its own trajectory, so it shares the agent's batched backend
+    and renders histories with the agent's ``messages``.
+
+    Raises:
+        ConfigError: the agent has no model to ask (the scripted ``random`` policy).
+    """
+    if not config.needs_evaluator:
+        return None
+    if not isinstance(agent, LLMAgent):
+        raise ConfigError(
+            f"This {type(config).__name__} values states with the agent's own model (SelfCritique), and "
+            f"{type(agent).__name__} has none: use an LLM model, or the rollout value."
+        )
+    return SelfCritique(agent.backend, agent.messages)

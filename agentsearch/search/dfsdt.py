@@ -14,7 +14,8 @@ from typing import Any
 
 from agentsearch.agents.base import Agent
 from agentsearch.errors import ConfigError
-from agentsearch.search.base import SearchConfig, SearchContext
+from agentsearch.search.algorithms import register_algorithm
+from agentsearch.search.base import Evaluator, SearchConfig, SearchContext, refuse_evaluator
 from agentsearch.search.tree import ROOT, SearchTree
 
 __all__ = ["DFSDTConfig", "dfsdt"]
@@ -39,10 +40,21 @@ class DFSDTConfig(SearchConfig):
             raise ConfigError(f"Expected `max_expansions` >= 1, got {self.max_expansions}.")
 
 
+@register_algorithm("dfsdt", DFSDTConfig)
 async def dfsdt(
-    env: Any, agent: Agent, task_id: str, config: DFSDTConfig | None = None, *, seed: int = 0
+    env: Any,
+    agent: Agent,
+    task_id: str,
+    config: DFSDTConfig | None = None,
+    *,
+    seed: int = 0,
+    evaluator: Evaluator | None = None,
 ) -> SearchTree:
-    """Run DFSDT on one task and return the whole tree (see the module docstring)."""
+    """Run DFSDT on one task and return the whole tree (see the module docstring).
+
+    ``evaluator`` must be ``None``: DFSDT orders children by the policy's own preference.
+    """
+    refuse_evaluator("dfsdt", evaluator)
     config = config or DFSDTConfig()
     ctx = SearchContext(env, agent, task_id, algorithm="dfsdt", config=config, seed=seed)
     tree = ctx.tree

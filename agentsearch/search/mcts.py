@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from agentsearch.agents.base import Agent
 from agentsearch.errors import ConfigError
+from agentsearch.search.algorithms import register_algorithm
 from agentsearch.search.base import Evaluator, SearchConfig, SearchContext
 from agentsearch.search.selection import priors_from_logprobs, puct, uct
 from agentsearch.search.tree import ROOT, SearchTree
@@ -78,6 +79,10 @@ class MCTSConfig(SearchConfig):
         if not 0 <= self.critic_weight <= 1:
             raise ConfigError(f"Expected 0 <= `critic_weight` <= 1, got {self.critic_weight}.")
 
+    @property
+    def needs_evaluator(self) -> bool:
+        return self.value != "rollout"
+
     def selection_rule(self) -> SelectionRule:
         if self.selection == "puct":
             return functools.partial(puct, c_init=self.c_puct, c_base=self.c_base)
@@ -108,6 +113,7 @@ def select_leaf(tree: SearchTree, rule: SelectionRule, exhausted: set[int]) -> i
             return node
 
 
+@register_algorithm("mcts", MCTSConfig)
 async def mcts(
     env: Any,
     agent: Agent,

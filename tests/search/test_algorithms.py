@@ -5,17 +5,18 @@ from lock_env import LockEnv, NoSnapshotLockEnv
 
 from agentsearch.data import preference_pairs
 from agentsearch.errors import ConfigError
-from agentsearch.search.algorithms import ALGORITHMS, make_search_config
+from agentsearch.search.algorithms import algorithm_names, get_algorithm, make_search_config, register_algorithm
 from agentsearch.search.beam import BeamConfig
 from agentsearch.search.best_of_n import BestOfNConfig
-from agentsearch.search.dfsdt import DFSDTConfig
+from agentsearch.search.dfsdt import DFSDTConfig, dfsdt
+from agentsearch.search.mcts import MCTSConfig, mcts
 from agentsearch.search.scripted import RandomValidAgent
 from agentsearch.search.tree import ROOT, SearchTree
 
 
 def run(name, config, *, seed=0, env=None, task="t2") -> SearchTree:
-    fn, _ = ALGORITHMS[name]
-    return asyncio.run(fn(env or LockEnv(), RandomValidAgent("lock"), task, config, seed=seed))
+    search = get_algorithm(name).search
+    return asyncio.run(search(env or LockEnv(), RandomValidAgent("lock"), task, config, seed=seed))
 
 
 def check_tree(tree: SearchTree) -> None:
@@ -30,7 +31,7 @@ def check_tree(tree: SearchTree) -> None:
             assert tree.prompt[node] is not None
 
 
-@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+@pytest.mark.parametrize("name", algorithm_names())
 def test_every_algorithm_writes_a_valid_tree(name):
     tree = run(name, make_search_config(name, {"early_stop": False}), seed=4)
     assert tree.algorithm == name
@@ -77,5 +78,24 @@ def test_best_of_n_samples_n_trajectories_and_yields_pairs():
 def test_unknown_algorithm_and_option():
     with pytest.raises(ConfigError, match="dfsdt"):
         make_search_config("dfsd")
+    with pytest.raises(ConfigError, match=r"known: \['beam', 'best_of_n', 'dfsdt', 'mcts'"):
+        get_algorithm("alphazero")
     with pytest.raises(ConfigError, match="beam_width"):
         make_search_config("beam", {"beam_widht": 2})
+
+
+def test_a_taken_name_is_refused_and_unused_evaluators_are_not_ignored():
+    async def impostor(env, agent, task_id, config=None, *, seed=0, evaluator=None):
+        raise AssertionError("never run")
+
+    with pytest.raises(ConfigError, match="already registered"):
+        register_algorithm("mcts", MCTSConfig)(impostor)
+    assert get_algorithm("mcts").search is mcts
+    with pytest.raises(ConfigError, match="takes no `evaluator`"):
+        asyncio.run(dfsdt(LockEnv(), RandomValidAgent("lock"), "t0", evaluator=_HalfCritic()))
+    assert not DFSDTConfig().needs_evaluator and MCTSConfig(value="mixed").needs_evaluator
+
+
+class _HalfCritic:
+    async def evaluate(self, tree, node):
+        return 0.5

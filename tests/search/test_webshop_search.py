@@ -6,7 +6,15 @@ import pytest
 
 from agentsearch.data import preference_pairs, value_labels
 from agentsearch.envs import make
-from agentsearch.search import ALGORITHMS, MCTSConfig, RandomValidAgent, SearchTree, make_search_config, mcts
+from agentsearch.search import (
+    MCTSConfig,
+    RandomValidAgent,
+    SearchTree,
+    algorithm_names,
+    get_algorithm,
+    make_search_config,
+    mcts,
+)
 from agentsearch.search.tree import ROOT
 
 
@@ -46,10 +54,10 @@ def test_webshop_pairs_and_labels(trees):
         assert all(0.0 <= label["q"] <= 1.0 for label in value_labels(tree))
 
 
-@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+@pytest.mark.parametrize("name", algorithm_names())
 def test_every_algorithm_runs_on_webshop(env, name):
     task_id = env.task_ids("train")[5]
     tree = asyncio.run(
-        ALGORITHMS[name][0](env, RandomValidAgent("webshop"), task_id, make_search_config(name), seed=1)
+        get_algorithm(name).search(env, RandomValidAgent("webshop"), task_id, make_search_config(name), seed=1)
     )
     assert tree.num_nodes > 1 and tree.env == "agentsearch/WebShop-v0" and tree.error is None
