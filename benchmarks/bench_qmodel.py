@@ -41,6 +41,7 @@ class Args:
 def webshop_states(n: int, depth: int, *, icl: bool, seed: int = 0):
     """``n`` real WebShop states (chats after ``depth`` random valid steps) and candidate responses."""
     from agentsearch.agents import History, Turn, make_prompt
+    from agentsearch.agents.base import sampling_for
     from agentsearch.envs import make
     from agentsearch.search.scripted import RandomValidAgent
 
@@ -53,7 +54,9 @@ def webshop_states(n: int, depth: int, *, icl: bool, seed: int = 0):
         history = History(info["instruction"], obs)
         for step in range(depth + 1):
             proposals = asyncio.run(
-                agent.propose(history, 8, valid_actions=info["valid_actions"], seed=seed + step)
+                agent.propose(
+                    history, sampling_for(agent, 8, seed=seed + step), valid_actions=info["valid_actions"]
+                )
             )
             responses = [f"Thought: I should try {c.action}.\nAction: {c.action}" for c in proposals]
             if step == depth:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agentsearch.agents.base import Candidate, History
+from agentsearch.agents.base import Candidate, History, sampling_for
 from agentsearch.agents.qguided import QGuidedAgent, likelihood_scorer, rank_candidates
 from agentsearch.errors import ConfigError
 from agentsearch.eval import (
@@ -19,6 +19,7 @@ from agentsearch.eval import (
     read_episodes,
     summarize,
 )
+from agentsearch.llm.base import SamplingParams
 
 
 def record(config, task, score, success, steps, tokens=10):
@@ -82,6 +83,7 @@ class FixedAgent:
     """A real Agent whose samples are a fixed list (deterministic, no model)."""
 
     env_name = "webshop"
+    default_sampling = SamplingParams(temperature=0.3)
 
     def __init__(self, cands):
         self.cands = cands
@@ -90,8 +92,8 @@ class FixedAgent:
     def messages(self, history):
         return [{"role": "user", "content": history.observation}]
 
-    async def propose(self, history, n, *, temperature=1.0, valid_actions=None, seed=None):
-        self.calls.append((n, temperature))
+    async def propose(self, history, sampling, *, valid_actions=None):
+        self.calls.append((sampling.n, sampling.temperature))
         return list(self.cands)
 
 
@@ -100,13 +102,16 @@ def test_qguided_agent_executes_the_highest_scored_candidate():
     scores = {"a": 0.0, "b": 0.9, "c": -0.3}
     agent = QGuidedAgent(inner, lambda h, cs: [scores[c.action] for c in cs], candidates=5)
     history = History("buy", "start")
-    (best,) = asyncio.run(agent.propose(history, 1, temperature=0.0))
+    (best,) = asyncio.run(agent.propose(history, sampling_for(agent, 1)))
     assert best.action == "b"
-    assert inner.calls == [(5, 1.0)]  # N samples at the agent's own temperature, not the runner's
-    top2 = asyncio.run(agent.propose(history, 2))
+    assert agent.default_sampling.temperature == 1.0  # its own temperature over the inner agent's 0.3
+    assert inner.calls == [(5, 1.0)]  # N samples at its default temperature
+    asyncio.run(agent.propose(history, sampling_for(agent, 1, 0.5)))
+    assert inner.calls[-1] == (5, 0.5)  # a call's temperature is the one sampled at
+    top2 = asyncio.run(agent.propose(history, sampling_for(agent, 2)))
     assert [c.action for c in top2] == ["b", "a"]
     by_likelihood = QGuidedAgent(inner, likelihood_scorer, candidates=5)
-    assert asyncio.run(by_likelihood.propose(history, 1))[0].action == "c"
+    assert asyncio.run(by_likelihood.propose(history, sampling_for(by_likelihood, 1)))[0].action == "c"
     with pytest.raises(ConfigError):
         QGuidedAgent(inner, likelihood_scorer, candidates=0)
 
@@ -118,9 +123,9 @@ class GreedyAwareAgent(FixedAgent):
         super().__init__(cands)
         self.greedy = greedy
 
-    async def propose(self, history, n, *, temperature=1.0, valid_actions=None, seed=None):
-        self.calls.append((n, temperature))
-        return [self.greedy] if temperature == 0 else list(self.cands)
+    async def propose(self, history, sampling, *, valid_actions=None):
+        self.calls.append((sampling.n, sampling.temperature))
+        return [self.greedy] if sampling.temperature == 0 else list(self.cands)
 
 
 def test_qguided_agent_can_score_the_greedy_action_among_the_samples():
@@ -134,17 +139,18 @@ def test_qguided_agent_can_score_the_greedy_action_among_the_samples():
 
     history = History("buy", "start")
     plain = QGuidedAgent(inner, scorer, candidates=5)
-    assert asyncio.run(plain.propose(history, 1))[0].action == "g"
+    assert asyncio.run(plain.propose(history, sampling_for(plain, 1)))[0].action == "g"
     assert inner.calls == [(5, 1.0)]
     inner.calls.clear()
     with_greedy = QGuidedAgent(inner, scorer, candidates=5, include_greedy=True)
-    assert asyncio.run(with_greedy.propose(history, 1))[0].action == "g"
+    assert asyncio.run(with_greedy.propose(history, sampling_for(with_greedy, 1)))[0].action == "g"
     assert inner.calls == [(5, 1.0), (1, 0.0)]
     # The greedy action comes first and absorbs its sampled duplicate's count.
     assert seen[-1] == [("g", 4), ("a", 2)]
     alone = GreedyAwareAgent(candidate("g", -0.1), [candidate("a", -1.0)])
     scores["a"] = 0.9
-    chosen = asyncio.run(QGuidedAgent(alone, scorer, candidates=5, include_greedy=True).propose(history, 1))
+    picker = QGuidedAgent(alone, scorer, candidates=5, include_greedy=True)
+    chosen = asyncio.run(picker.propose(history, sampling_for(picker, 1)))
     assert chosen[0].action == "a"  # the scorer, not the agent, still decides
 
 
@@ -160,16 +166,25 @@ def test_qguided_agent_scores_only_what_the_page_offers_unless_nothing_is():
     agent = QGuidedAgent(inner, lambda h, cs: [scores[c.action] for c in cs], candidates=3)
     history = History("buy", "results")
     page = ["click[back to search]", "click[b0real001]"]
-    assert asyncio.run(agent.propose(history, 1, valid_actions=page))[0].action == "click[b0real001]"
+    assert (
+        asyncio.run(agent.propose(history, sampling_for(agent, 1), valid_actions=page))[0].action
+        == "click[b0real001]"
+    )
     # A template admits every filling of its slot; nothing admissible leaves every candidate in.
     template = ["search[<query>]"]
-    assert asyncio.run(agent.propose(history, 1, valid_actions=template))[0].action == "search[red shirt]"
     assert (
-        asyncio.run(agent.propose(history, 1, valid_actions=["click[next >]"]))[0].action
+        asyncio.run(agent.propose(history, sampling_for(agent, 1), valid_actions=template))[0].action
+        == "search[red shirt]"
+    )
+    assert (
+        asyncio.run(agent.propose(history, sampling_for(agent, 1), valid_actions=["click[next >]"]))[0].action
         == "click[B0HALLUCIN]"
     )
     unfiltered = QGuidedAgent(inner, agent.scorer, candidates=3, admissible_only=False)
-    assert asyncio.run(unfiltered.propose(history, 1, valid_actions=page))[0].action == "click[B0HALLUCIN]"
+    assert (
+        asyncio.run(unfiltered.propose(history, sampling_for(unfiltered, 1), valid_actions=page))[0].action
+        == "click[B0HALLUCIN]"
+    )
 
 
 def test_eval_config_validation():

@@ -2,19 +2,22 @@
 
 A :class:`History` is the initial observation plus the turns taken so far. An agent renders it into the
 chat the model sees (:meth:`Agent.messages`; preference pairs store exactly these messages as their
-``prompt``) and proposes distinct candidate actions (:meth:`Agent.propose`). Search algorithms, the
-Q-guided agent and evaluation only use this protocol.
+``prompt``) and proposes distinct candidate actions (:meth:`Agent.propose`) under one
+:class:`~agentsearch.llm.base.SamplingParams`: callers set ``n``, ``temperature`` and ``seed`` over the
+agent's :attr:`~Agent.default_sampling` (its configured ``top_p``, ``max_tokens``) with
+:func:`sampling_for`. Search algorithms, the Q-guided agent and evaluation only use this protocol.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from agentsearch.llm.base import Message
+from agentsearch.llm.base import Message, SamplingParams
 
-__all__ = ["Turn", "History", "Candidate", "Agent"]
+__all__ = ["Turn", "History", "Candidate", "Agent", "sampling_for"]
 
 
 @dataclass(frozen=True)
@@ -75,18 +78,30 @@ class Agent(Protocol):
     #: Short name of the environment the agent's prompts are written for (``"webshop"`` ...).
     env_name: str
 
+    @property
+    def default_sampling(self) -> SamplingParams:
+        """How the agent samples unless a caller says otherwise (its configured ``top_p``, ``max_tokens``)."""
+        ...
+
     def messages(self, history: History) -> list[Message]:
         """The chat the model sees before its next turn, truncated to fit the context window."""
         ...
 
     async def propose(
-        self,
-        history: History,
-        n: int,
-        *,
-        temperature: float = 1.0,
-        valid_actions: Sequence[str] | None = None,
-        seed: int | None = None,
+        self, history: History, sampling: SamplingParams, *, valid_actions: Sequence[str] | None = None
     ) -> list[Candidate]:
-        """Sample ``n`` responses and return the distinct candidate actions among them."""
+        """Sample ``sampling.n`` responses and return the distinct candidate actions among them.
+
+        ``sampling.temperature`` 0 is greedy; ``sampling.seed`` makes a deterministic backend reproducible.
+        The agent adds its own stop strings to ``sampling.stop``.
+        """
         ...
+
+
+def sampling_for(
+    agent: Agent, n: int, temperature: float | None = None, *, seed: int | None = None
+) -> SamplingParams:
+    """``agent``'s default sampling with ``n`` samples at ``temperature`` (default: its own), ``seed``."""
+    default = agent.default_sampling
+    temperature = default.temperature if temperature is None else temperature
+    return dataclasses.replace(default, n=n, temperature=temperature, seed=seed)

@@ -1,6 +1,7 @@
 """The LLM agent: one class for every environment, configured by that environment's :class:`EnvPrompt`.
 
-``propose(history, n)`` returns the distinct actions among ``n`` proposals, in one of two modes:
+``propose(history, sampling)`` returns the distinct actions among ``sampling.n`` proposals, in one of two
+modes:
 
 * ``action_mode="generate"`` (default): sample ``n`` responses, parse each into an action, and
   deduplicate by action, counting duplicates and keeping the response with the best log-prob.
@@ -23,6 +24,7 @@ concurrently share batched forward passes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
@@ -110,8 +112,8 @@ class LLMAgent:
         react: ``Thought: ... Action: ...`` responses (ETO) if true, ``Action: ...`` only if false.
         icl: include the one-shot example (Q-models want lean prompts: ``icl=False``).
         action_mode: ``"generate"`` or ``"score_valid"``.
-        max_tokens: new tokens per response (the paper's 128).
-        top_p: nucleus sampling mass.
+        max_tokens: new tokens per response (the paper's 128); the default of :attr:`default_sampling`.
+        top_p: nucleus sampling mass; the default of :attr:`default_sampling`.
         context_tokens: the model's context window; prompts are cut to ``context_tokens - max_tokens``.
         length_norm: in ``score_valid`` mode, choose by mean log-prob per token instead of the sum.
     """
@@ -149,6 +151,10 @@ class LLMAgent:
     def env_name(self) -> str:
         return self.prompt.env_name
 
+    @property
+    def default_sampling(self) -> SamplingParams:
+        return SamplingParams(n=1, temperature=1.0, top_p=self.top_p, max_tokens=self.max_tokens)
+
     def __repr__(self) -> str:
         return (
             f"LLMAgent(env={self.env_name!r}, react={self.react}, icl={self.icl}, "
@@ -166,41 +172,29 @@ class LLMAgent:
 
     # ------------------------------------------------------------------ proposals
     async def propose(
-        self,
-        history: History,
-        n: int,
-        *,
-        temperature: float = 1.0,
-        valid_actions: Sequence[str] | None = None,
-        seed: int | None = None,
+        self, history: History, sampling: SamplingParams, *, valid_actions: Sequence[str] | None = None
     ) -> list[Candidate]:
-        """The distinct candidate actions among ``n`` proposals (most frequent first)."""
-        if n < 1:
-            raise ValueError(f"Expected `n` >= 1, got {n}.")
+        """The distinct candidate actions among ``sampling.n`` proposals (most frequent first)."""
         messages = self.messages(history)
         if self.action_mode == "score_valid":
             scorable = self.prompt.scorable_actions(valid_actions, history.last_observation)
             if scorable:
-                return await self._score_valid(messages, scorable, n, temperature, seed)
+                return await self._score_valid(messages, scorable, sampling)
             prefix = self.prompt.action_prefix(valid_actions)
             if prefix is not None and self.tokenizer is not None:
-                return await self._complete_action(messages, prefix, n, temperature, seed)
-        return await self._generate(messages, n, temperature, valid_actions, seed)
+                return await self._complete_action(messages, prefix, sampling)
+        return await self._generate(messages, sampling, valid_actions)
 
-    def _params(self, n: int, temperature: float, seed: int | None, stop: tuple[str, ...]) -> SamplingParams:
-        return SamplingParams(
-            n=n, temperature=temperature, top_p=self.top_p, max_tokens=self.max_tokens, stop=stop, seed=seed
-        )
+    @staticmethod
+    def _params(sampling: SamplingParams, stop: tuple[str, ...], n: int | None = None) -> SamplingParams:
+        """``sampling`` with the agent's ``stop`` strings first (and ``n`` samples, where given)."""
+        stops = tuple(dict.fromkeys((*stop, *sampling.stop)))
+        return dataclasses.replace(sampling, stop=stops, n=sampling.n if n is None else n)
 
     async def _generate(
-        self,
-        messages: list[Message],
-        n: int,
-        temperature: float,
-        valid_actions: Sequence[str] | None,
-        seed: int | None,
+        self, messages: list[Message], sampling: SamplingParams, valid_actions: Sequence[str] | None
     ) -> list[Candidate]:
-        request = Request(messages, self._params(n, temperature, seed, self.prompt.stop))
+        request = Request(messages, self._params(sampling, self.prompt.stop))
         completions = await self.backend.generate(request)
         actions = []
         for completion in completions:
@@ -211,14 +205,12 @@ class LLMAgent:
             actions.append(action)
         return dedupe_completions(completions, actions)
 
-    async def _thought(
-        self, messages: list[Message], temperature: float, seed: int | None
-    ) -> tuple[str | None, float]:
+    async def _thought(self, messages: list[Message], sampling: SamplingParams) -> tuple[str | None, float]:
         """The thought the model writes before its action (ReAct), generated up to ``Action:``.
 
         Returns the thought (``None`` when the model wrote none) and its log-probability.
         """
-        request = Request(messages, self._params(1, temperature, seed, ("Action:", *self.prompt.stop)))
+        request = Request(messages, self._params(sampling, ("Action:", *self.prompt.stop), n=1))
         (completion,) = await self.backend.generate(request)
         text = completion.text.strip()
         if text.lower().startswith("thought:"):
@@ -226,7 +218,7 @@ class LLMAgent:
         return (" ".join(text.split()) or None), completion.logprob
 
     async def _complete_action(
-        self, messages: list[Message], prefix: str, n: int, temperature: float, seed: int | None
+        self, messages: list[Message], prefix: str, sampling: SamplingParams
     ) -> list[Candidate]:
         """Generate only the free text of an action whose form is known (``search[`` ... ``]``).
 
@@ -234,12 +226,10 @@ class LLMAgent:
         the rest up to the closing bracket, so the action always has the right form. The log-prob
         covers the thought and the sampled text (the forced ``prefix`` itself is not scored).
         """
-        thought, thought_logprob = (
-            await self._thought(messages, temperature, seed) if self.react else (None, 0.0)
-        )
+        thought, thought_logprob = await self._thought(messages, sampling) if self.react else (None, 0.0)
         head = self.prompt.respond(prefix, thought)
         rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        request = Request(rendered + head, self._params(n, temperature, seed, ("]", "\n")))
+        request = Request(rendered + head, self._params(sampling, ("]", "\n")))
         completions = await self.backend.generate(request)
         actions = [f"{prefix}{' '.join(c.text.split())}]" for c in completions]
         completed = [
@@ -254,16 +244,18 @@ class LLMAgent:
         return dedupe_completions(completed, actions)
 
     async def _score_valid(
-        self, messages: list[Message], actions: list[str], n: int, temperature: float, seed: int | None
+        self, messages: list[Message], actions: list[str], sampling: SamplingParams
     ) -> list[Candidate]:
-        thought = (await self._thought(messages, temperature, seed))[0] if self.react else None
+        thought = (await self._thought(messages, sampling))[0] if self.react else None
         responses = [self.prompt.respond(action, thought) for action in actions]
         logprobs = await self.backend.score(messages, responses)
         lengths = [self._count_tokens(response) for response in responses]
         choice_scores = logprobs
         if self.length_norm:
             choice_scores = [lp / max(length, 1) for lp, length in zip(logprobs, lengths, strict=True)]
-        counts, probabilities = sample_scored(choice_scores, n, temperature, np.random.default_rng(seed))
+        counts, probabilities = sample_scored(
+            choice_scores, sampling.n, sampling.temperature, np.random.default_rng(sampling.seed)
+        )
         candidates = [
             Candidate(
                 response=responses[i],

@@ -2,10 +2,10 @@
 
 :class:`QGuidedAgent` wraps any :class:`~agentsearch.agents.base.Agent` (a local ``hf``/``vllm`` model
 or an API model through the ``openai`` backend; the agent itself is never fine-tuned). At each step it
-asks the agent for ``candidates`` samples at ``temperature`` (paper: 5 at 1.0), which the agent
-deduplicates by action, scores every distinct candidate with a :data:`Scorer`, and returns them best
-first, so the runner executes the argmax. With ``propose(history, n)`` for ``n > 1`` (a search using it
-as its policy) it returns the ``n`` best.
+asks the agent for ``candidates`` samples (paper: 5 at temperature 1.0), which the agent deduplicates
+by action, scores every distinct candidate with a :data:`Scorer`, and returns them best first, so the
+runner executes the argmax. With ``sampling.n > 1`` (a search using it as its policy) it returns the
+``n`` best.
 
 Two scorers come with it, so the baselines run in the same harness:
 
@@ -27,7 +27,7 @@ from typing import Any
 from agentsearch.agents.base import Agent, Candidate, History
 from agentsearch.agents.parsing import is_admissible
 from agentsearch.errors import ConfigError
-from agentsearch.llm.base import Message
+from agentsearch.llm.base import Message, SamplingParams
 
 __all__ = [
     "QGuidedAgent", "Scorer", "likelihood_scorer", "merge_candidates", "qmodel_scorer", "rank_candidates",
@@ -82,9 +82,9 @@ class QGuidedAgent:
     Args:
         agent: the proposing agent.
         scorer: :func:`qmodel_scorer` (Q-guided) or :func:`likelihood_scorer` (best-of-N by likelihood).
-        candidates: samples per step (N, paper: 5).
-        temperature: sampling temperature of the candidates (paper: 1.0); the ``temperature`` passed to
-            :meth:`propose` is ignored, since the scorer, not the sampler, makes the choice.
+        candidates: samples per step (N, paper: 5); a call asking for more samples gets that many.
+        temperature: sampling temperature of the candidates (paper: 1.0), the one in
+            :attr:`default_sampling`; a call's own ``sampling.temperature`` is what it samples at.
         name: label used in evaluation records.
         include_greedy: also put the agent's greedy (temperature 0) action among the candidates, so the
             scorer chooses between the plain agent's step and the alternatives (off in the paper). It
@@ -122,6 +122,10 @@ class QGuidedAgent:
     def env_name(self) -> str:
         return self.agent.env_name
 
+    @property
+    def default_sampling(self) -> SamplingParams:
+        return dataclasses.replace(self.agent.default_sampling, temperature=self.temperature)
+
     def __repr__(self) -> str:
         return (f"QGuidedAgent({self.agent!r}, candidates={self.candidates}, temperature={self.temperature}, "
                 f"include_greedy={self.include_greedy}, admissible_only={self.admissible_only})")
@@ -130,33 +134,25 @@ class QGuidedAgent:
         return self.agent.messages(history)
 
     async def propose(
-        self,
-        history: History,
-        n: int,
-        *,
-        temperature: float = 1.0,
-        valid_actions: Sequence[str] | None = None,
-        seed: int | None = None,
+        self, history: History, sampling: SamplingParams, *, valid_actions: Sequence[str] | None = None
     ) -> list[Candidate]:
-        """The ``n`` best-scored distinct candidates among ``max(n, candidates)`` samples, best first."""
-        if n < 1:
-            raise ValueError(f"Expected `n` >= 1, got {n}.")
-        sampling = self.agent.propose(
-            history,
-            max(n, self.candidates),
-            temperature=self.temperature,
-            valid_actions=valid_actions,
-            seed=seed,
+        """The ``sampling.n`` best-scored distinct candidates among ``max(sampling.n, candidates)`` samples.
+
+        They come best first; the samples are drawn with ``sampling`` (its temperature, seed, top_p ...).
+        """
+        n = sampling.n
+        samples = self.agent.propose(
+            history, dataclasses.replace(sampling, n=max(n, self.candidates)), valid_actions=valid_actions
         )
         if self.include_greedy:
             # Both requests go out at once, so a batching backend serves them in the same pass.
             greedy_step = self.agent.propose(
-                history, 1, temperature=0.0, valid_actions=valid_actions, seed=seed
+                history, dataclasses.replace(sampling, n=1, temperature=0.0), valid_actions=valid_actions
             )
-            proposals, greedy = await asyncio.gather(sampling, greedy_step)
+            proposals, greedy = await asyncio.gather(samples, greedy_step)
             proposals = merge_candidates([*greedy, *proposals])
         else:
-            proposals = await sampling
+            proposals = await samples
         if self.admissible_only and valid_actions:
             admissible = [c for c in proposals if is_admissible(c.action, valid_actions)]
             proposals = admissible or proposals

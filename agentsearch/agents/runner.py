@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from agentsearch.agents.base import Agent, History, Turn
+from agentsearch.agents.base import Agent, History, Turn, sampling_for
 from agentsearch.envs.base import TextEnv
 
 __all__ = ["EpisodeResult", "run_episode"]
@@ -80,7 +80,9 @@ async def run_episode(
     while max_steps is None or step < max_steps:
         step_seed = None if seed is None else seed + step
         candidates = await agent.propose(
-            history, 1, temperature=temperature, valid_actions=info.get("valid_actions"), seed=step_seed
+            history,
+            sampling_for(agent, 1, temperature, seed=step_seed),
+            valid_actions=info.get("valid_actions"),
         )
         choice = candidates[0]
         observation, reward, terminated, truncated, info = env.step(choice.action)

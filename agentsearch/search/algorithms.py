@@ -19,7 +19,13 @@ from typing import Any, TypeVar
 from agentsearch.errors import ConfigError, did_you_mean
 from agentsearch.search.base import SearchAlgorithm, SearchConfig
 
-__all__ = ["RegisteredAlgorithm", "algorithm_names", "get_algorithm", "make_search_config", "register_algorithm"]
+__all__ = [
+    "RegisteredAlgorithm",
+    "algorithm_names",
+    "get_algorithm",
+    "make_search_config",
+    "register_algorithm",
+]
 
 AlgorithmT = TypeVar("AlgorithmT", bound=SearchAlgorithm[Any])
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from agentsearch.agents.base import Agent, Candidate
+from agentsearch.agents.base import Agent, Candidate, sampling_for
 from agentsearch.errors import ConfigError
 from agentsearch.search.branching import Branching, BranchMode
 from agentsearch.search.tree import SearchTree
@@ -189,10 +189,8 @@ class SearchContext:
         t0 = time.perf_counter()
         candidates = await self.agent.propose(
             tree.history(node),
-            n,
-            temperature=temperature,
+            sampling_for(self.agent, n, temperature, seed=self.next_seed()),
             valid_actions=tree.valid_actions[node],
-            seed=self.next_seed(),
         )
         self.timings["policy"] += time.perf_counter() - t0
         tree.tokens += sum(c.num_tokens * max(c.count, 1) for c in candidates)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from agentsearch.agents.base import Candidate, History
 from agentsearch.errors import ConfigError
-from agentsearch.llm.base import Message
+from agentsearch.llm.base import Message, SamplingParams
 
 __all__ = ["RandomValidAgent"]
 
@@ -35,6 +35,8 @@ class RandomValidAgent:
 
     model_name = "random-valid"
     backend = "scripted"
+    #: Only ``n``, ``temperature`` (0: always the first valid action) and ``seed`` matter here.
+    default_sampling = SamplingParams()
 
     def __init__(self, env_name: str = "webshop", *, actions: Sequence[str] | None = None) -> None:
         self.env_name = env_name
@@ -50,18 +52,13 @@ class RandomValidAgent:
         return messages
 
     async def propose(
-        self,
-        history: History,
-        n: int,
-        *,
-        temperature: float = 1.0,
-        valid_actions: Sequence[str] | None = None,
-        seed: int | None = None,
+        self, history: History, sampling: SamplingParams, *, valid_actions: Sequence[str] | None = None
     ) -> list[Candidate]:
         actions = list(valid_actions) if valid_actions else self.actions
         if not actions:
             raise ConfigError("RandomValidAgent needs valid actions from the env or an `actions` list.")
-        rng = random.Random(seed)
+        n, temperature = sampling.n, sampling.temperature
+        rng = random.Random(sampling.seed)
         drawn = [actions[0]] * n if temperature == 0 else rng.choices(actions, k=n)
         if any("<" in action for action in drawn):
             words = _WORD.findall(history.instruction) or ["item"]

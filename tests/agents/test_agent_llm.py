@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from agentsearch.agents import LLMAgent, make_agent, make_prompt  # noqa: E402
-from agentsearch.agents.base import History, Turn  # noqa: E402
+from agentsearch.agents.base import History, Turn, sampling_for  # noqa: E402
 
 ALFWORLD_HISTORY = History(
     "put a hot apple in fridge",
@@ -48,7 +48,7 @@ def test_make_agent_wraps_a_backend_and_takes_its_tokenizer(llm) -> None:
 @pytest.mark.parametrize("length_norm", [True, False])
 def test_greedy_score_valid_picks_the_most_likely_valid_action(llm, length_norm: bool) -> None:
     agent = agent_for(llm, react=False, action_mode="score_valid", length_norm=length_norm)
-    (candidate,) = run(agent.propose(ALFWORLD_HISTORY, 3, temperature=0.0, valid_actions=VALID))
+    (candidate,) = run(agent.propose(ALFWORLD_HISTORY, sampling_for(agent, 3, 0.0), valid_actions=VALID))
     # The same scores computed directly through the backend: the agent took their argmax, per token
     # by default, summed without length_norm.
     responses = [f"Action: {action}" for action in VALID]
@@ -65,8 +65,8 @@ def test_greedy_score_valid_picks_the_most_likely_valid_action(llm, length_norm:
 
 def test_sampled_score_valid_draws_only_valid_actions_and_is_seeded(llm) -> None:
     agent = agent_for(llm, react=False, action_mode="score_valid")
-    first = run(agent.propose(ALFWORLD_HISTORY, 40, temperature=1.0, valid_actions=VALID, seed=7))
-    again = run(agent.propose(ALFWORLD_HISTORY, 40, temperature=1.0, valid_actions=VALID, seed=7))
+    first = run(agent.propose(ALFWORLD_HISTORY, sampling_for(agent, 40, 1.0, seed=7), valid_actions=VALID))
+    again = run(agent.propose(ALFWORLD_HISTORY, sampling_for(agent, 40, 1.0, seed=7), valid_actions=VALID))
     assert [(c.action, c.count) for c in first] == [(c.action, c.count) for c in again]
     assert sum(c.count for c in first) == 40
     assert len({c.action for c in first}) == len(first) > 1  # a random model spreads its mass
@@ -76,7 +76,9 @@ def test_sampled_score_valid_draws_only_valid_actions_and_is_seeded(llm) -> None
 
 def test_react_score_valid_shares_one_generated_thought(llm) -> None:
     agent = agent_for(llm, react=True, action_mode="score_valid", max_tokens=16)
-    candidates = run(agent.propose(ALFWORLD_HISTORY, 5, temperature=1.0, valid_actions=VALID, seed=1))
+    candidates = run(
+        agent.propose(ALFWORLD_HISTORY, sampling_for(agent, 5, 1.0, seed=1), valid_actions=VALID)
+    )
     prompt = make_prompt("alfworld")
     thoughts = set()
     for candidate in candidates:
@@ -90,7 +92,9 @@ def test_react_score_valid_shares_one_generated_thought(llm) -> None:
 
 def test_generate_mode_dedupes_parsed_samples(llm) -> None:
     agent = agent_for(llm, action_mode="generate", max_tokens=12)
-    candidates = run(agent.propose(ALFWORLD_HISTORY, 6, temperature=1.0, valid_actions=VALID, seed=3))
+    candidates = run(
+        agent.propose(ALFWORLD_HISTORY, sampling_for(agent, 6, 1.0, seed=3), valid_actions=VALID)
+    )
     assert sum(c.count for c in candidates) == 6
     assert len({c.action for c in candidates}) == len(candidates)
     prompt = make_prompt("alfworld")
@@ -105,7 +109,9 @@ def test_webshop_search_page_forces_a_search_and_scores_clickables_elsewhere(llm
     agent = agent_for(llm, "webshop", action_mode="score_valid", max_tokens=8)
     prompt = make_prompt("webshop")
     history = History("buy socks", "WebShop [SEP] Instruction: [SEP] buy socks [SEP] Search")
-    candidates = run(agent.propose(history, 4, temperature=1.0, valid_actions=["search[<query>]"], seed=0))
+    candidates = run(
+        agent.propose(history, sampling_for(agent, 4, 1.0, seed=0), valid_actions=["search[<query>]"])
+    )
     assert sum(c.count for c in candidates) == 4
     for candidate in candidates:
         # Even a random model's output is a search: only the keywords were generated.
@@ -114,7 +120,7 @@ def test_webshop_search_page_forces_a_search_and_scores_clickables_elsewhere(llm
         assert prompt.parse(candidate.response) == candidate.action
         assert candidate.logprob < 0 and "probability" not in candidate.extras
     clickables = ["click[back to search]", "click[next >]", "click[b0123456789]"]
-    candidates = run(agent.propose(history, 3, temperature=0.0, valid_actions=clickables))
+    candidates = run(agent.propose(history, sampling_for(agent, 3, 0.0), valid_actions=clickables))
     assert len(candidates) == 1 and candidates[0].action in clickables
 
 
@@ -126,7 +132,9 @@ def test_webshop_clickables_are_scored_as_the_page_spells_them(llm) -> None:
     observation, _, _, _, info = env.step("search[shoes]")
     history = History("buy shoes", "", (Turn("Action: search[shoes]", "search[shoes]", observation),))
     agent = agent_for(llm, "webshop", react=False, action_mode="score_valid")
-    candidates = run(agent.propose(history, 40, temperature=1.0, valid_actions=info["valid_actions"], seed=0))
+    candidates = run(
+        agent.propose(history, sampling_for(agent, 40, 1.0, seed=0), valid_actions=info["valid_actions"])
+    )
     shown = {segment.strip() for segment in observation.split("[SEP]")}
     for candidate in candidates:
         value = candidate.action[len("click[") : -1]
@@ -141,7 +149,9 @@ def test_webshop_clickables_are_scored_as_the_page_spells_them(llm) -> None:
 def test_generate_mode_on_the_search_page_is_left_to_the_model(llm) -> None:
     agent = agent_for(llm, "webshop", action_mode="generate", max_tokens=8)
     history = History("buy socks", "WebShop [SEP] Instruction: [SEP] buy socks [SEP] Search")
-    candidates = run(agent.propose(history, 3, temperature=1.0, valid_actions=["search[<query>]"], seed=0))
+    candidates = run(
+        agent.propose(history, sampling_for(agent, 3, 1.0, seed=0), valid_actions=["search[<query>]"])
+    )
     prompt = make_prompt("webshop")
     assert sum(c.count for c in candidates) == 3
     assert all(c.action == prompt.parse(c.response) for c in candidates)

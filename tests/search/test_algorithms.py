@@ -5,7 +5,12 @@ from lock_env import LockEnv, NoSnapshotLockEnv
 
 from agentsearch.data import preference_pairs
 from agentsearch.errors import ConfigError
-from agentsearch.search.algorithms import algorithm_names, get_algorithm, make_search_config, register_algorithm
+from agentsearch.search.algorithms import (
+    algorithm_names,
+    get_algorithm,
+    make_search_config,
+    register_algorithm,
+)
 from agentsearch.search.beam import BeamConfig
 from agentsearch.search.best_of_n import BestOfNConfig
 from agentsearch.search.dfsdt import DFSDTConfig, dfsdt

@@ -58,6 +58,8 @@ def test_webshop_pairs_and_labels(trees):
 def test_every_algorithm_runs_on_webshop(env, name):
     task_id = env.task_ids("train")[5]
     tree = asyncio.run(
-        get_algorithm(name).search(env, RandomValidAgent("webshop"), task_id, make_search_config(name), seed=1)
+        get_algorithm(name).search(
+            env, RandomValidAgent("webshop"), task_id, make_search_config(name), seed=1
+        )
     )
     assert tree.num_nodes > 1 and tree.env == "agentsearch/WebShop-v0" and tree.error is None

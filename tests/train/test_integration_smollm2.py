@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_train_q_on_search_pairs_then_a_qguided_episode_with_smollm2(tmp_path):
     from agentsearch.agents import make_agent, run_episode
-    from agentsearch.agents.base import History
+    from agentsearch.agents.base import History, sampling_for
     from agentsearch.agents.qguided import QGuidedAgent, qmodel_scorer
     from agentsearch.data import preference_pairs, write_jsonl
     from agentsearch.envs import make
@@ -71,7 +71,9 @@ def test_train_q_on_search_pairs_then_a_qguided_episode_with_smollm2(tmp_path):
     env = make("webshop", split="test")
     observation, info = env.reset(options={"task_id": env.task_ids("test")[0]})
     history = History(info["instruction"], observation)
-    ranked = asyncio.run(guided.propose(history, 3, valid_actions=info["valid_actions"], seed=0))
+    ranked = asyncio.run(
+        guided.propose(history, sampling_for(guided, 3, seed=0), valid_actions=info["valid_actions"])
+    )
     if len(ranked) > 1:
         scores = [c.extras["score"] for c in ranked]
         assert scores == sorted(scores, reverse=True)
