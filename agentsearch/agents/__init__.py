@@ -25,6 +25,8 @@ from agentsearch.agents.parsing import format_response, parse_action
 from agentsearch.agents.prompts import EnvPrompt
 from agentsearch.agents.runner import EpisodeResult, run_episode
 from agentsearch.errors import ConfigError, did_you_mean
+from agentsearch.llm.base import LLM
+from agentsearch.llm.batcher import RequestBatcher
 
 __all__ = [
     "Agent",
@@ -53,14 +55,13 @@ def make_prompt(env_name: str) -> EnvPrompt:
     return get_env_plugin(env_name).make_prompt()
 
 
-def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
+def make_agent(env_name: str, llm_or_batcher: LLM | RequestBatcher, **options: Any) -> LLMAgent:
     """An :class:`LLMAgent` with ``env_name``'s prompts.
 
     Args:
         env_name: a registered environment's short name (``"webshop"`` ...) or a gymnasium id.
         llm_or_batcher: an ``agentsearch.llm`` backend (wrapped in a
-            :class:`~agentsearch.llm.batcher.RequestBatcher`) or an object with async
-            ``generate(request)``/``score(prompt, continuations)`` such as a batcher shared by many agents.
+            :class:`~agentsearch.llm.batcher.RequestBatcher`), or a batcher shared by many agents.
         **options: :class:`LLMAgent` keyword arguments (``react``, ``icl``, ``action_mode``,
             ``max_tokens``, ``tokenizer``, ``context_tokens`` ...). The tokenizer defaults to the
             backend's, the context to the backend's ``max_context`` capped at 4096 tokens. A policy
@@ -75,25 +76,12 @@ def make_agent(env_name: str, llm_or_batcher: Any, **options: Any) -> LLMAgent:
             raise ConfigError(
                 f"Unknown agent option {name!r}; expected one of {known}.{did_you_mean(name, known)}"
             )
-    options = {**agent_defaults(_attribute_of(llm_or_batcher, "model_name"), env_name), **options}
+    batcher = llm_or_batcher if isinstance(llm_or_batcher, RequestBatcher) else RequestBatcher(llm_or_batcher)
+    llm = batcher.llm
+    options = {**agent_defaults(llm.model_name, env_name), **options}
     prompt = make_prompt(env_name)
-    backend = llm_or_batcher
-    if not inspect.iscoroutinefunction(getattr(backend, "generate", None)):
-        from agentsearch.llm.batcher import RequestBatcher
-
-        backend = RequestBatcher(llm_or_batcher)
     if "tokenizer" not in options:
-        options["tokenizer"] = _attribute_of(llm_or_batcher, "tokenizer")
-    max_context = _attribute_of(llm_or_batcher, "max_context")
-    if "context_tokens" not in options and max_context is not None:
-        options["context_tokens"] = min(int(max_context), DEFAULT_CONTEXT_TOKENS)
-    return LLMAgent(prompt, backend, **options)
-
-
-def _attribute_of(obj: Any, name: str) -> Any | None:
-    """``name`` of a backend, or of the backend a batcher wraps (``tokenizer``, ``max_context``)."""
-    for candidate in (obj, getattr(obj, "llm", None)):
-        value = getattr(candidate, name, None)
-        if value is not None:
-            return value
-    return None
+        options["tokenizer"] = llm.tokenizer
+    if "context_tokens" not in options and llm.max_context is not None:
+        options["context_tokens"] = min(int(llm.max_context), DEFAULT_CONTEXT_TOKENS)
+    return LLMAgent(prompt, batcher, **options)

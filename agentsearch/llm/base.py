@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 __all__ = ["Message", "Prompt", "SamplingParams", "Request", "Completion", "LLM"]
 
@@ -95,12 +95,20 @@ class Completion:
 
 @runtime_checkable
 class LLM(Protocol):
-    """What every backend provides."""
+    """What every backend provides.
+
+    ``tokenizer`` and ``max_context`` may be ``None`` where the backend has no local tokenizer or does not
+    know its window (``openai``); agents then neither truncate prompts nor count tokens.
+    """
 
     #: Model name or path, recorded in trees and eval results.
     model_name: str
     #: Backend name: ``"hf"``, ``"vllm"`` or ``"openai"``.
     backend: str
+    #: The model's ``transformers`` tokenizer (chat template, token counts, prompt truncation), or ``None``.
+    tokenizer: Any | None
+    #: The context window in tokens, or ``None`` when unknown.
+    max_context: int | None
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Sample ``request.params.n`` completions for each request; results in input order."""
@@ -108,4 +116,8 @@ class LLM(Protocol):
 
     def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
         """Summed log-probability of each continuation's tokens given ``prompt`` (in nats)."""
+        ...
+
+    def score_many(self, items: Sequence[tuple[Prompt, Sequence[str]]]) -> list[list[float]]:
+        """:meth:`score` of each ``(prompt, continuations)``, in one call (batched where the backend can)."""
         ...

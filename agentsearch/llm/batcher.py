@@ -119,7 +119,4 @@ class RequestBatcher:
     def _call_score(self, items: list[tuple[Prompt, list[str]]]) -> list[list[float]]:
         self.stats.score_calls += 1
         self.stats.score_requests += len(items)
-        score_many = getattr(self.llm, "score_many", None)
-        if score_many is not None:
-            return score_many(items)
-        return [self.llm.score(prompt, continuations) for prompt, continuations in items]
+        return self.llm.score_many(items)

@@ -59,6 +59,10 @@ class OpenAIBackend:
     """
 
     backend = "openai"
+    #: Prompts are rendered and cut by the server: agents get no tokenizer and no window to truncate to
+    #: (the chat template loaded for :meth:`score` stays private).
+    tokenizer = None
+    max_context = None
 
     def __init__(
         self,

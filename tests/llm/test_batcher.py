@@ -119,3 +119,18 @@ def test_load_llm_suggests_the_closest_backend():
 def test_load_llm_builds_the_hf_backend():
     llm = load_llm("hf", "tiny-random", prefix_cache_tokens=0)
     assert (llm.backend, llm.model_name, llm.prefix_cache) == ("hf", "tiny-random", None)
+
+
+def test_backends_declare_the_whole_llm_protocol_and_agents_read_it(tiny):
+    from agentsearch.agents import make_agent
+    from agentsearch.llm.base import LLM
+    from agentsearch.llm.openai import OpenAIBackend
+
+    remote = OpenAIBackend("some-api-model", base_url="http://127.0.0.1:9/v1")
+    assert isinstance(tiny, LLM) and isinstance(remote, LLM)
+    assert remote.tokenizer is None and remote.max_context is None
+    # An agent over the local backend truncates with its tokenizer and window; over a shared batcher too.
+    agent = make_agent("webshop", RequestBatcher(tiny))
+    assert agent.tokenizer is tiny.tokenizer
+    assert agent.max_prompt_tokens == min(tiny.max_context, 4096) - agent.max_tokens
+    assert make_agent("webshop", remote).tokenizer is None  # the server renders its own prompts
