@@ -10,23 +10,97 @@ Strategies (pure functions of a :class:`~agentsearch.search.tree.SearchTree`):
 * ``success_path_vs_failed`` (TP-LLaMA, 4): along the path to a winning node, the on-path child is
   chosen against each sibling known to have failed (explored, and no win below it).
 
-Each record is in TRL's conversational preference format: ``prompt`` holds the chat messages of the
-full history exactly as the agent saw them, ``chosen``/``rejected`` one assistant turn each with the
-full response; metadata columns (``q_chosen``, ``q_rejected``, ``gap``, ``depth``, ``env``, ``task_id``,
-``tree_id``, node ids, ``round``, ``strategy``) ride along and TRL ignores them.
+Each pair is a :class:`PairRecord`, the one type the writer here and the reader before training
+(:func:`agentsearch.train.pairs.read_pair_records`) share. Its JSON row is TRL's conversational
+preference format: ``prompt`` holds the chat messages of the full history exactly as the agent saw
+them, ``chosen``/``rejected`` one assistant turn each with the full response; metadata columns
+(``q_chosen``, ``q_rejected``, ``gap``, ``depth``, ``env``, ``task_id``, ``tree_id``, node ids, ``round``,
+``strategy``) ride along and TRL ignores them.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentsearch.data.qvalues import MessagesFn, state_prompt
-from agentsearch.errors import ConfigError, did_you_mean
+from agentsearch.errors import ConfigError, DataFileError, did_you_mean
 from agentsearch.search.tree import SearchTree
 
-__all__ = ["STRATEGIES", "preference_pairs"]
+__all__ = ["STRATEGIES", "TRL_COLUMNS", "PairRecord", "pair_records", "preference_pairs"]
+
+#: The columns TRL's ``DPOTrainer`` reads; every other key of a row is metadata.
+TRL_COLUMNS = ("prompt", "chosen", "rejected")
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    """One step-level preference pair.
+
+    Attributes:
+        prompt: the chat messages of the history, as the agent saw them.
+        chosen: the preferred assistant turn (one message ending in the full response).
+        rejected: the other assistant turn, from the same history.
+        meta: every other column (``q_chosen``, ``q_rejected``, ``gap``, ``depth``, ``task_id`` ...).
+        line: the line of the file it was read from (``None`` for a record built from a tree); error
+            messages name it.
+    """
+
+    prompt: list[dict[str, str]]
+    chosen: list[dict[str, str]]
+    rejected: list[dict[str, str]]
+    meta: dict[str, Any] = field(default_factory=dict)
+    line: int | None = field(default=None, compare=False)
+
+    def trl_row(self) -> dict[str, Any]:
+        """The three columns TRL trains on."""
+        return {"prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSONL row: TRL's columns first, then the metadata."""
+        return {**self.trl_row(), **self.meta}
+
+    @classmethod
+    def from_json(cls, raw: object, path: str | os.PathLike[str], line: int) -> PairRecord:
+        """Parse and check one row of ``path``; a bad row raises :class:`DataFileError` naming its line.
+
+        A row must be a JSON object with non-empty ``prompt``/``chosen``/``rejected`` chat messages,
+        both sides ending in an assistant turn, and the two sides different.
+        """
+        if not isinstance(raw, Mapping):
+            raise DataFileError(path, line, "expected a JSON object with prompt/chosen/rejected.")
+        missing = [key for key in TRL_COLUMNS if key not in raw]
+        if missing:
+            raise DataFileError(path, line, f"one-sided or incomplete pair: missing {missing}.")
+        chosen = _messages(raw["chosen"], "chosen", path, line)
+        rejected = _messages(raw["rejected"], "rejected", path, line)
+        if chosen[-1]["role"] != "assistant" or rejected[-1]["role"] != "assistant":
+            raise DataFileError(path, line, "`chosen` and `rejected` must end with an assistant message.")
+        if chosen == rejected:
+            raise DataFileError(path, line, "chosen and rejected are identical: no preference to learn.")
+        meta = {key: value for key, value in raw.items() if key not in TRL_COLUMNS}
+        return cls(_messages(raw["prompt"], "prompt", path, line), chosen, rejected, meta, line)
+
+
+def _messages(value: Any, what: str, path: str | os.PathLike[str], line: int) -> list[dict[str, str]]:
+    if not isinstance(value, list) or not value:
+        raise DataFileError(
+            path, line, f"`{what}` must be a non-empty list of chat messages, got {type(value).__name__}."
+        )
+    for message in value:
+        if not (
+            isinstance(message, dict)
+            and isinstance(message.get("role"), str)
+            and isinstance(message.get("content"), str)
+        ):
+            raise DataFileError(
+                path, line, f"`{what}` holds a message without string `role` and `content`: {message!r:.120}"
+            )
+    return [{"role": m["role"], "content": m["content"]} for m in value]
+
 
 #: (state node, chosen node, rejected node) triples.
 Triple = tuple[int, int, int]
@@ -98,7 +172,24 @@ def preference_pairs(
     min_visits: int = 0,
     messages_fn: MessagesFn | None = None,
 ) -> list[dict[str, Any]]:
-    """Step-level preference records of ``tree`` under ``strategy`` (see the module docstring).
+    """The JSONL rows (:meth:`PairRecord.to_json`) of :func:`pair_records`, ready for ``write_jsonl``."""
+    return [
+        record.to_json()
+        for record in pair_records(
+            tree, strategy, min_gap=min_gap, min_visits=min_visits, messages_fn=messages_fn
+        )
+    ]
+
+
+def pair_records(
+    tree: SearchTree,
+    strategy: str = "best_path_extremes",
+    *,
+    min_gap: float = 0.0,
+    min_visits: int = 0,
+    messages_fn: MessagesFn | None = None,
+) -> list[PairRecord]:
+    """Step-level preference pairs of ``tree`` under ``strategy`` (see the module docstring).
 
     Args:
         tree: a finished search tree (``best_path`` filled).
@@ -112,7 +203,7 @@ def preference_pairs(
             stored in the tree are used, so no agent or model is needed.
 
     Returns:
-        Records with ``prompt``/``chosen``/``rejected`` (TRL conversational format) and metadata.
+        One :class:`PairRecord` per (state, chosen, rejected) triple of the strategy.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(
@@ -123,22 +214,24 @@ def preference_pairs(
     for state, chosen, rejected in STRATEGIES[strategy](tree, min_gap=min_gap, min_visits=min_visits):
         q_chosen, q_rejected = tree.q(chosen), tree.q(rejected)
         records.append(
-            {
-                "prompt": state_prompt(tree, state, messages_fn),
-                "chosen": [{"role": "assistant", "content": tree.response[chosen]}],
-                "rejected": [{"role": "assistant", "content": tree.response[rejected]}],
-                "q_chosen": q_chosen,
-                "q_rejected": q_rejected,
-                "gap": q_chosen - q_rejected,
-                "depth": tree.depth[state],
-                "env": tree.env,
-                "task_id": tree.task_id,
-                "tree_id": tree.tree_id,
-                "state_node": state,
-                "chosen_node": chosen,
-                "rejected_node": rejected,
-                "round": tree.round,
-                "strategy": strategy,
-            }
+            PairRecord(
+                prompt=state_prompt(tree, state, messages_fn),
+                chosen=[{"role": "assistant", "content": tree.response[chosen]}],
+                rejected=[{"role": "assistant", "content": tree.response[rejected]}],
+                meta={
+                    "q_chosen": q_chosen,
+                    "q_rejected": q_rejected,
+                    "gap": q_chosen - q_rejected,
+                    "depth": tree.depth[state],
+                    "env": tree.env,
+                    "task_id": tree.task_id,
+                    "tree_id": tree.tree_id,
+                    "state_node": state,
+                    "chosen_node": chosen,
+                    "rejected_node": rejected,
+                    "round": tree.round,
+                    "strategy": strategy,
+                },
+            )
         )
     return records

@@ -18,50 +18,19 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentsearch.data.pairs import PairRecord
 from agentsearch.errors import DataFileError
 
 __all__ = ["PairRecord", "read_pair_records", "check_tokenized", "split_heldout"]
 
-TRL_COLUMNS = ("prompt", "chosen", "rejected")
-
-
-@dataclass(frozen=True)
-class PairRecord:
-    """One pair with the line it came from (for error messages) and its metadata."""
-
-    line: int
-    prompt: list[dict[str, str]]
-    chosen: list[dict[str, str]]
-    rejected: list[dict[str, str]]
-    meta: dict[str, Any]
-
-    def trl_row(self) -> dict[str, Any]:
-        return {"prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
-
-
-def _messages(value: Any, what: str, path: Path, line: int) -> list[dict[str, str]]:
-    if not isinstance(value, list) or not value:
-        raise DataFileError(
-            path, line, f"`{what}` must be a non-empty list of chat messages, got {type(value).__name__}."
-        )
-    for message in value:
-        if not (
-            isinstance(message, dict)
-            and isinstance(message.get("role"), str)
-            and isinstance(message.get("content"), str)
-        ):
-            raise DataFileError(
-                path, line, f"`{what}` holds a message without string `role` and `content`: {message!r:.120}"
-            )
-    return [{"role": m["role"], "content": m["content"]} for m in value]
-
 
 def read_pair_records(path: str | Path) -> list[PairRecord]:
     """Parse a pairs JSONL file; raise :class:`DataFileError` naming the line of the first bad record.
+
+    Each line is checked by :meth:`PairRecord.from_json`, the record type ``agentsearch pairs`` writes.
 
     Raises:
         DataFileError: the file is missing or empty, a line is not a JSON object, a record lacks a side or
@@ -79,25 +48,7 @@ def read_pair_records(path: str | Path) -> list[PairRecord]:
                 raw = json.loads(text)
             except json.JSONDecodeError as err:
                 raise DataFileError(path, line_no, f"not valid JSON: {err.msg}") from err
-            if not isinstance(raw, dict):
-                raise DataFileError(path, line_no, "expected a JSON object with prompt/chosen/rejected.")
-            missing = [key for key in TRL_COLUMNS if key not in raw]
-            if missing:
-                raise DataFileError(path, line_no, f"one-sided or incomplete pair: missing {missing}.")
-            chosen = _messages(raw["chosen"], "chosen", path, line_no)
-            rejected = _messages(raw["rejected"], "rejected", path, line_no)
-            if chosen[-1]["role"] != "assistant" or rejected[-1]["role"] != "assistant":
-                raise DataFileError(
-                    path, line_no, "`chosen` and `rejected` must end with an assistant message."
-                )
-            if chosen == rejected:
-                raise DataFileError(
-                    path, line_no, "chosen and rejected are identical: no preference to learn."
-                )
-            meta = {key: value for key, value in raw.items() if key not in TRL_COLUMNS}
-            records.append(
-                PairRecord(line_no, _messages(raw["prompt"], "prompt", path, line_no), chosen, rejected, meta)
-            )
+            records.append(PairRecord.from_json(raw, path, line_no))
     if not records:
         raise DataFileError(path, None, "the pairs file holds no pairs; there is nothing to train on.")
     return records

@@ -207,3 +207,19 @@ def test_stats():
         and figures["mean_best_reward"] == 1.0
         and figures["nodes_per_tree"] == 9
     )
+
+
+def test_the_pair_writer_and_the_training_reader_share_one_record_type(tmp_path):
+    from agentsearch.data.pairs import PairRecord, pair_records
+    from agentsearch.train.pairs import read_pair_records
+
+    tree, _ = hand_tree()
+    written = pair_records(tree, "all_siblings")
+    assert written and all(isinstance(r, PairRecord) and r.line is None for r in written)
+    assert [r.to_json() for r in written] == preference_pairs(tree, "all_siblings")
+    write_jsonl(preference_pairs(tree, "all_siblings"), tmp_path / "pairs.jsonl")
+    read = read_pair_records(tmp_path / "pairs.jsonl")
+    assert read == written  # the same records, metadata included (the line is not compared)
+    assert [r.line for r in read] == list(range(1, len(written) + 1))
+    with pytest.raises(DataFileError, match=r"pairs.jsonl:1.*identical"):
+        PairRecord.from_json({**written[0].to_json(), "rejected": written[0].chosen}, "pairs.jsonl", 1)
