@@ -216,22 +216,27 @@ class SearchRunner:
     """Searches one task per call (the :class:`~agentsearch.run.TaskRunner` of ``collect``).
 
     Environment instances are reused by later searches; one whose search failed is dropped, since its
-    state is unknown. The agent is built from ``config`` on the first call when none is given, so a copy
-    sent to a remote worker builds its own (and its own environments) there.
+    state is unknown. The agent is built on the first call when none is given (by ``agent_factory``, or
+    from ``config``), so a copy sent to a remote worker builds its own (and its own environments) there.
     """
 
     def __init__(
-        self, config: CollectConfig, agent: Agent | None = None, envs: list[Any] | None = None
+        self,
+        config: CollectConfig,
+        agent: Agent | None = None,
+        envs: list[Any] | None = None,
+        agent_factory: Callable[[], Agent] | None = None,
     ) -> None:
         self.config = config
         self.agent = agent
         self.envs = envs if envs is not None else []  # idle environment instances
+        self.agent_factory = agent_factory
         self.evaluator: Evaluator | None = None
 
     async def __call__(self, task_id: str) -> SearchTree:
         config = self.config
         if self.agent is None:
-            self.agent = build_agent(config)
+            self.agent = self.agent_factory() if self.agent_factory is not None else build_agent(config)
         algorithm = get_algorithm(config.algo)
         search_config = make_search_config(config.algo, config.search)
         if self.evaluator is None:  # the critic a config like MCTSConfig(value="critic") values states with
@@ -300,6 +305,7 @@ def collect(
     agent: Agent | None = None,
     progress: Callable[[CollectProgress], None] | None = None,
     executor: Executor | None = None,
+    agent_factory: Callable[[], Agent] | None = None,
 ) -> Path:
     """Search every task of ``config`` not yet in ``config.out`` and append the trees; returns the path.
 
@@ -309,6 +315,8 @@ def collect(
         progress: called after each tree with running totals (the CLI draws its progress bar from it).
         executor: where the searches run (default: this process, :class:`~agentsearch.run.LocalExecutor`);
             with a remote one (``ray``) each worker builds its own agent, so ``agent`` must be ``None``.
+        agent_factory: builds the policy in place of :func:`build_agent` (picklable, for a remote
+            executor's workers: ``agentsearch iterate`` builds its Q-guided collector so).
     """
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -328,12 +336,14 @@ def collect(
     if not todo:
         return out
     executor = executor or LocalExecutor()
+    if agent is not None and agent_factory is not None:
+        raise ConfigError("Give `agent` or `agent_factory`, not both.")
     if not executor.remote:
-        runner = SearchRunner(config, agent or build_agent(config), [first_env])
+        runner = SearchRunner(config, agent, [first_env], agent_factory)
     elif agent is not None:
-        raise ConfigError("An agent object cannot be sent to remote workers: leave `agent` unset.")
+        raise ConfigError("An agent object cannot be sent to remote workers: pass `agent_factory` instead.")
     else:
-        runner = SearchRunner(config)
+        runner = SearchRunner(config, agent_factory=agent_factory)
     with open_log(out) as handle:
         writer = _TreeWriter(config, handle, len(todo), skipped, progress)
         executor.map(runner, todo, writer, concurrency=config.concurrency)

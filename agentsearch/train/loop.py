@@ -87,8 +87,15 @@ class LoopConfig:
             ``None`` keeps the policy fixed.
         compare: eval configurations.
         max_steps: step cap per eval episode.
-        concurrency: searches / episodes at once (their model calls are batched).
+        concurrency: searches / episodes at once (their model calls are batched); with the Ray executor,
+            at once on each worker.
         seed: run seed.
+        executor: where collection and evaluation run: ``local`` (this process) or ``ray`` (Ray actors
+            across a cluster, as ``collect --executor ray``); pairs and training stay in this process. With
+            ``ray``, workers on other machines read the Q-model and policy of earlier rounds from ``out``,
+            so ``out`` must be on storage they share.
+        address: the Ray cluster (``auto`` or ``HOST:PORT``; default: a Ray instance of this machine).
+        workers: Ray actors to start (default: one per CPU of the cluster).
     """
 
     out: str = "runs/quickstart"
@@ -137,6 +144,9 @@ class LoopConfig:
     max_steps: int | None = 5
     concurrency: int = 8
     seed: int = 0
+    executor: str = "local"
+    address: str | None = None
+    workers: int | None = None
 
 
 #: The quickstart's embedded defaults: the shipped WebShop SFT policy (``data/policies/``) searches train
@@ -253,8 +263,42 @@ def _fine_tune_if_needed(trees: Path, policy: str, out: Path, config: LoopConfig
     return str(out)
 
 
+@dataclass(frozen=True)
+class _Collector:
+    """Builds a round's collecting agent: ``policy``, Q-guided by ``qmodel`` when one is given.
+
+    Picklable, so a Ray worker builds its own copy (its own model) from it; the local run builds it once
+    over the backend the loop already loaded.
+    """
+
+    config: LoopConfig
+    policy: str
+    qmodel: str | None = None
+
+    def __call__(self, llm: Any | None = None) -> Any:
+        from agentsearch.agents import make_agent
+        from agentsearch.agents.qguided import QGuidedAgent, qmodel_scorer
+        from agentsearch.train.qmodel import QValueModel
+
+        config = self.config
+        if llm is None:
+            llm = _load_llm(config, self.policy)
+        agent = make_agent(short_name(config.env), llm, **config.agent)
+        if self.qmodel is None:
+            return agent
+        scorer = qmodel_scorer(QValueModel.load(self.qmodel), agent.messages)
+        return QGuidedAgent(agent, scorer, candidates=config.candidates, temperature=config.temperature)
+
+
 def _collect(
-    config: LoopConfig, trees: Path, round_index: int, agent: Any, provenance: dict[str, Any], report: Report
+    config: LoopConfig,
+    trees: Path,
+    round_index: int,
+    collector: _Collector,
+    llm: Any | None,
+    executor: Any,
+    provenance: dict[str, Any],
+    report: Report,
 ) -> None:
     from agentsearch.search.collect import collect, load_collect_config
 
@@ -281,13 +325,34 @@ def _collect(
     def progress(p: Any) -> None:
         report(LoopEvent(f"collect round {round_index}", p.done, p.total, f"won {p.successes}"))
 
-    collect(collect_config, agent=agent, progress=progress)
+    if executor.remote:  # each worker builds the collector (and loads its model) itself
+        collect(collect_config, agent_factory=collector, progress=progress, executor=executor)
+    else:
+        collect(collect_config, agent=collector(llm), progress=progress, executor=executor)
 
 
 def _load_llm(config: LoopConfig, model: str) -> Any:
     from agentsearch.llm import load_llm
 
     return load_llm(config.backend, model)
+
+
+def _policy(config: LoopConfig, policy: str, executor: Any) -> tuple[Any | None, Any]:
+    """The driver's backend of ``policy`` and its tokenizer (for the pairs).
+
+    With a remote executor the workers load the model; the driver loads only the tokenizer.
+    """
+    if executor.remote:
+        from agentsearch.llm.models import load_tokenizer
+
+        return None, load_tokenizer(policy)
+    llm = _load_llm(config, policy)
+    return llm, llm.tokenizer
+
+
+def _for_workers(model: str) -> str:
+    """A model folder made absolute (a Ray worker need not run in the driver's directory); a name as is."""
+    return str(Path(model).resolve()) if Path(model).exists() else model
 
 
 def iterate(
@@ -306,17 +371,17 @@ def iterate(
         evaluate_last: also evaluate the last round's Q-model (``config.compare`` on ``test_tasks``).
         report: called with each :class:`LoopEvent` (default: logged).
     """
-    from agentsearch.agents import make_agent
-    from agentsearch.agents.qguided import QGuidedAgent, qmodel_scorer
-    from agentsearch.train.qmodel import QValueModel
+    from agentsearch.run import make_executor
 
     if rounds < 1:
         raise ConfigError(f"Expected `rounds` >= 1, got {rounds}.")
     report = report or (lambda event: logger.info("%s", event))
-    out = Path(config.out)
+    executor = make_executor(config.executor, address=config.address, workers=config.workers)
+    out, policy = Path(config.out), config.model
+    if executor.remote:  # workers load the models of earlier rounds, and need not run in this directory
+        out, policy = out.resolve(), _for_workers(policy)
     out.mkdir(parents=True, exist_ok=True)
-    policy = config.model
-    llm = _load_llm(config, policy)
+    llm, tokenizer = _policy(config, policy, executor)
     provenance: dict[int, dict[str, Any]] = {}
     results: list[RoundResult] = []
     previous_qmodel: Path | None = None
@@ -324,17 +389,10 @@ def iterate(
         folder = out / f"round{round_index}"
         folder.mkdir(exist_ok=True)
         seconds: dict[str, float] = {}
-        agent = make_agent(short_name(config.env), llm, **config.agent)
-        collector: Any = agent
+        collector = _Collector(config, policy)
         provenance[round_index] = {"collector": "agent", "collector_qmodel": None, "collector_policy": policy}
         if previous_qmodel is not None:
-            qmodel = QValueModel.load(previous_qmodel)
-            collector = QGuidedAgent(
-                agent,
-                qmodel_scorer(qmodel, agent.messages),
-                candidates=config.candidates,
-                temperature=config.temperature,
-            )
+            collector = _Collector(config, policy, str(previous_qmodel))
             provenance[round_index].update(collector="qguided", collector_qmodel=str(previous_qmodel))
         (folder / "round.json").write_text(
             json.dumps({"round": round_index, **provenance[round_index], "config": asdict(config)}, indent=2)
@@ -342,13 +400,13 @@ def iterate(
         )
         start = time.perf_counter()
         trees = folder / "trees.jsonl"
-        _collect(config, trees, round_index, collector, provenance[round_index], report)
+        _collect(config, trees, round_index, collector, llm, executor, provenance[round_index], report)
         seconds["collect"] = time.perf_counter() - start
 
         start = time.perf_counter()
         pairs = folder / "pairs.jsonl"
         trees_so_far = [out / f"round{r}" / "trees.jsonl" for r in range(round_index + 1)]
-        num_pairs = _pairs_from_trees(trees_so_far, pairs, config, llm.tokenizer, provenance)
+        num_pairs = _pairs_from_trees(trees_so_far, pairs, config, tokenizer, provenance)
         seconds["pairs"] = time.perf_counter() - start
         report(
             LoopEvent(
@@ -383,18 +441,22 @@ def iterate(
         )
         if next_policy is not None:
             policy = next_policy
-            llm = _load_llm(config, policy)
+            llm, tokenizer = _policy(config, policy, executor)
 
     if evaluate_last and previous_qmodel is not None:
         last = results[-1]
         start = time.perf_counter()
-        summary = _evaluate(config, policy, previous_qmodel, out / f"round{last.round}" / "eval", llm, report)
+        eval_out = out / f"round{last.round}" / "eval"
+        summary = _evaluate(config, policy, previous_qmodel, eval_out, llm, executor, report)
         last.seconds["eval"] = time.perf_counter() - start
         results[-1] = dataclasses.replace(last, eval=summary)
     return results
 
 
-def _evaluate(config: LoopConfig, policy: str, qmodel: Path, out: Path, llm: Any, report: Report) -> Any:
+def _evaluate(
+    config: LoopConfig, policy: str, qmodel: Path, out: Path, llm: Any | None, executor: Any, report: Report
+) -> Any:
+    """``config.compare`` on the test tasks; with a remote executor the workers load policy and Q-model."""
     from agentsearch.eval import EPISODES_FILE, EvalConfig, evaluate, read_episodes
 
     eval_config = EvalConfig(
@@ -428,7 +490,7 @@ def _evaluate(config: LoopConfig, policy: str, qmodel: Path, out: Path, llm: Any
         note = ", ".join(f"{name} won {won[name]}/{played[name]}" for name in config.compare)
         report(LoopEvent("eval", min(sum(played.values()), total), total, note))
 
-    return evaluate(eval_config, llm=llm, progress=progress)
+    return evaluate(eval_config, llm=llm, progress=progress, executor=executor)
 
 
 def quickstart(config: LoopConfig = QUICKSTART, *, report: Report | None = None) -> RoundResult:

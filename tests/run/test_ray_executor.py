@@ -1,8 +1,9 @@
 """The Ray executor on a real multi-node Ray cluster started by the tests (no mocks).
 
-One cluster of a head node (no CPUs) and two worker nodes of one CPU each serves the whole module; the
-test that kills a node runs last. ``RandomValidAgent`` drives the searches, so every tree is a function
-of the run seed and the task id, and a Ray run must write the very trees a local run writes.
+One cluster of a head node (no CPUs) and two worker nodes of one CPU each (``conftest.py``) serves the
+whole module; the test that kills a node runs last. ``RandomValidAgent`` drives the searches, so every
+tree is a function of the run seed and the task id, and a Ray run must write the very trees a local run
+writes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from agentsearch.data.demos import DemosConfig, write_demos  # noqa: E402
 from agentsearch.eval import EvalConfig, evaluate  # noqa: E402
 from agentsearch.faults.kill import check_log_resume, offline_env, trees_key  # noqa: E402
 from agentsearch.run import RayExecutor  # noqa: E402
-from agentsearch.run.cluster import local_cluster  # noqa: E402
 from agentsearch.search.collect import collect, load_collect_config  # noqa: E402
 
 TASKS = 16
@@ -41,12 +41,6 @@ def records(path: Path, *drop: str) -> list[str]:
     """The file's records without the wall-clock fields, sorted (workers finish in any order)."""
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     return sorted(json.dumps({k: v for k, v in row.items() if k not in drop}, sort_keys=True) for row in rows)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with local_cluster(nodes=2, cpus_per_node=1) as started:
-        yield started
 
 
 @pytest.fixture(scope="module")
