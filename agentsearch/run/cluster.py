@@ -16,12 +16,13 @@ from typing import Any
 
 from agentsearch.run.ray_executor import import_ray
 
-__all__ = ["LocalCluster", "local_cluster"]
+__all__ = ["LocalCluster", "free_port", "local_cluster"]
 
 logger = logging.getLogger(__name__)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free at the moment of the call."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -32,10 +33,10 @@ def _agent_ports() -> dict[str, int]:
     # files, then aborts; on a loaded 2-core machine the agents' imports take longer than that. Given
     # ports, it waits for nothing.
     return {
-        "metrics_agent_port": _free_port(),
-        "metrics_export_port": _free_port(),
-        "dashboard_agent_listen_port": _free_port(),
-        "runtime_env_agent_port": _free_port(),
+        "metrics_agent_port": free_port(),
+        "metrics_export_port": free_port(),
+        "dashboard_agent_listen_port": free_port(),
+        "runtime_env_agent_port": free_port(),
     }
 
 
