@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from agentsearch.errors import ConfigError
@@ -33,12 +34,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class BatcherStats:
-    """Backend calls made and requests they carried."""
+    """Backend calls made, requests they carried, and the time the backend spent on them."""
 
     generate_calls: int = 0
     generate_requests: int = 0
     score_calls: int = 0
     score_requests: int = 0
+    #: wall seconds inside the backend's calls, timed in the worker thread (the hand-off to it and back
+    #: is not counted): how busy the model kept, next to a run's wall time
+    backend_seconds: float = 0.0
 
 
 @dataclass
@@ -100,7 +104,7 @@ class RequestBatcher:
 
     async def _run(self, items: list[_Pending], call) -> None:
         try:
-            results = await asyncio.to_thread(call, [item.payload for item in items])
+            results = await asyncio.to_thread(self._timed, call, [item.payload for item in items])
         except Exception as err:  # every waiter gets the backend's error, typed as it was raised
             for item in items:
                 if not item.future.done():
@@ -109,6 +113,13 @@ class RequestBatcher:
         for item, result in zip(items, results, strict=True):
             if not item.future.done():  # the waiter may have been cancelled meanwhile
                 item.future.set_result(result)
+
+    def _timed(self, call: Callable[[list], list], payloads: list) -> list:
+        start = time.perf_counter()
+        try:
+            return call(payloads)
+        finally:
+            self.stats.backend_seconds += time.perf_counter() - start
 
     def _call_generate(self, requests: list[Request]) -> list[list[Completion]]:
         self.stats.generate_calls += 1

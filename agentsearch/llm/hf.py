@@ -210,6 +210,12 @@ class BackendStats:
     #: prompt tokens whose KV came from the prefix cache instead of a forward pass
     cached_tokens: int = 0
     generated_tokens: int = 0
+    #: continuation tokens run after their prompt by ``score`` (a continuation's last token is only
+    #: predicted, never run)
+    scored_tokens: int = 0
+    #: positions run through the model, padding and finished decode rows included: what the
+    #: forward passes cost, next to the real tokens of the counters above
+    computed_tokens: int = 0
     forward_calls: int = 0
 
 
@@ -495,6 +501,7 @@ class HFBackend:
     def _forward(self, input_ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor,
                  layers: list[_BufferLayer], all_logits: bool = False) -> torch.Tensor:
         self.stats.forward_calls += 1
+        self.stats.computed_tokens += input_ids.numel()
         out = self.model(
             input_ids=input_ids,
             position_ids=positions,
@@ -509,6 +516,7 @@ class HFBackend:
                 layers: list[_BufferLayer]) -> torch.Tensor:
         """Last hidden states of every position (the LM head is applied only where logits are needed)."""
         self.stats.forward_calls += 1
+        self.stats.computed_tokens += input_ids.numel()
         backbone = getattr(self.model, self.model.base_model_prefix)
         out = backbone(input_ids=input_ids, position_ids=positions, attention_mask=mask,
                        cache=Cache(layers=layers), use_cache=True)
@@ -656,9 +664,10 @@ class HFBackend:
         allowed = torch.cat([allowed_cached, packed_allowed(group, offset)], dim=2)[:, None]
         hidden = self._hidden(input_ids.to(self.device), positions.to(self.device),
                               self._mask(allowed.to(self.device)), layers)
-        for r, ((prefix, _), cached) in enumerate(zip(jobs, cached_lengths, strict=True)):
+        for r, ((prefix, suffixes), cached) in enumerate(zip(jobs, cached_lengths, strict=True)):
             self.stats.prompt_tokens += len(prefix)
             self.stats.cached_tokens += cached
+            self.stats.scored_tokens += sum(max(len(s) - 1, 0) for s in suffixes)
             if self.prefix_cache is not None:
                 self.prefix_cache.insert(prefix, _Pass.row_kv(layers, width_cached, r, cached, len(prefix)))
         return _Pass(layers, width_cached, cached_lengths, hidden)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -66,6 +67,19 @@ def test_requests_arriving_during_a_call_join_the_next_one(tiny):
     asyncio.run(main())
     assert batcher.stats.generate_calls == 2
     assert batcher.stats.generate_requests == 7
+
+
+def test_backend_seconds_count_the_time_inside_backend_calls_only(tiny):
+    batcher = RequestBatcher(tiny)
+
+    async def main():
+        await asyncio.sleep(0.2)  # the searches' own work, while the backend is idle
+        await asyncio.gather(*(batcher.generate(r) for r in requests(4)))
+
+    start = time.perf_counter()
+    asyncio.run(main())
+    wall = time.perf_counter() - start
+    assert 0 < batcher.stats.backend_seconds <= wall - 0.2
 
 
 def test_the_event_loop_stays_free_while_the_backend_works(tiny):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 
@@ -113,6 +114,29 @@ def test_a_shared_prefix_runs_once_per_generate_call_even_without_the_cache():
     backend.generate([Request(p, greedy(2)) for p in siblings])
     computed = backend.stats.prompt_tokens - backend.stats.cached_tokens
     assert computed == len(ids[0]) + len(ids[1]) - shared
+
+
+def test_counters_count_scored_continuations_and_every_position_run_padding_included():
+    backend = HFBackend("tiny-random", prefix_cache_tokens=0)
+    ids = backend.tokenizer.apply_chat_template(CHAT, add_generation_prompt=True)["input_ids"]
+    [[sample]] = backend.generate([Request(CHAT, greedy(6))])
+    # The prompt once, then every generated token but the last, run as one decode row.
+    assert backend.stats.computed_tokens == len(ids) + sample.num_tokens - 1
+    encode = lambda text: backend.tokenizer(text, add_special_tokens=False).input_ids  # noqa: E731
+    before = backend.stats.computed_tokens
+    continuations = ["click[Buy Now]", "x", ""]
+    backend.score(CHAT, continuations)
+    run = sum(max(len(encode(c)) - 1, 0) for c in continuations)  # a continuation's last token is not run
+    assert backend.stats.scored_tokens == run
+    assert backend.stats.computed_tokens - before == len(ids) + run  # one row: no padding
+    # Two rows of different widths in one pass: the narrow one is padded to the wide one.
+    stats = dataclasses.replace(backend.stats)
+    backend.score_many([(CHAT, ["a long answer with many words"]), ("Hi", ["x"])])
+    wide = len(ids) + len(encode("a long answer with many words")) - 1
+    scored = backend.stats.scored_tokens - stats.scored_tokens
+    real = len(ids) + len(backend.tokenizer("Hi").input_ids) + scored
+    assert backend.stats.forward_calls == stats.forward_calls + 1
+    assert backend.stats.computed_tokens - stats.computed_tokens == 2 * wide > real
 
 
 def test_sampled_token_logprobs_match_a_plain_forward(tiny):
