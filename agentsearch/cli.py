@@ -149,22 +149,18 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
-    """``--executor``, ``--address`` and ``--workers``: where a command's tasks run."""
-    from agentsearch.run import EXECUTORS
+    """``--executor``, ``--address`` and ``--workers`` (:class:`~agentsearch.run.ExecutorConfig`'s fields)."""
+    from agentsearch.cli_config import ConfigFlags
+    from agentsearch.run.executor import ExecutorConfig
 
-    p.add_argument("--executor", default="local", choices=EXECUTORS,
-                   help="local: this process; ray: Ray actors across the machines of a cluster")
-    p.add_argument("--address", default=None,
-                   help="with --executor ray: the cluster, `auto` or HOST:PORT (default: a Ray instance of "
-                        "this machine)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="with --executor ray: actors to start (default: one per CPU of the cluster)")
+    ConfigFlags(ExecutorConfig).add(p)
 
 
 def _executor(args: argparse.Namespace):
-    from agentsearch.run import make_executor
+    from agentsearch.cli_config import ConfigFlags
+    from agentsearch.run.executor import ExecutorConfig
 
-    return make_executor(args.executor, address=args.address, workers=args.workers)
+    return ConfigFlags(ExecutorConfig).build(args).make()
 
 
 def _add_pairs(sub: argparse._SubParsersAction) -> None:

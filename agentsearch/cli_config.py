@@ -166,7 +166,9 @@ class ConfigFlags:
 
     Flags default to "not given" (``argparse.SUPPRESS``): a config is built from the dataclass defaults
     (or ``base``), then a ``--config`` file's values, then the flags given, so the library's defaults are
-    the only defaults. Mapping fields merge key by key over ``base``'s.
+    the only defaults. Mapping fields merge key by key over ``base``'s. A field whose metadata holds
+    ``choices`` (``field(metadata={"choices": ("local", "ray")})``) gets a flag that accepts only those,
+    so a wrong value fails at parse time, as a hand-written ``choices=`` flag does.
 
     Attributes:
         cls: the config dataclass.
@@ -214,6 +216,8 @@ class ConfigFlags:
             elif isinstance(kind, tuple):
                 group.add_argument(flag, action=ListValues, split=f.name not in self.keep_commas,
                                    item=kind[1], metavar=dest.upper(), **kwargs)
+            elif "choices" in f.metadata:  # no metavar: the help and usage list the choices
+                group.add_argument(flag, type=kind, choices=f.metadata["choices"], **kwargs)
             else:
                 group.add_argument(flag, type=kind, metavar=dest.upper(), **kwargs)
 

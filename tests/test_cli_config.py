@@ -8,11 +8,20 @@ import logging
 import pytest
 import yaml
 
-from agentsearch.cli import _leaf_parsers, _loop_config, _trainer_config, build_parser, main, parse_args
-from agentsearch.cli_config import _show, attribute_docs
+from agentsearch.cli import (
+    _executor,
+    _leaf_parsers,
+    _loop_config,
+    _trainer_config,
+    build_parser,
+    main,
+    parse_args,
+)
+from agentsearch.cli_config import ConfigFlags, _show, attribute_docs
 from agentsearch.data.demos import DemosConfig
 from agentsearch.errors import ConfigError
 from agentsearch.eval import EvalConfig
+from agentsearch.run import ExecutorConfig, LocalExecutor
 from agentsearch.search.beam import BeamConfig
 from agentsearch.search.best_of_n import BestOfNConfig
 from agentsearch.search.collect import CollectConfig
@@ -157,6 +166,48 @@ def test_collect_runs_from_a_config_file_with_flags_over_it(tmp_path, capsys):
     # The search options are the file's merged with the flag's, over the env's shipped ones.
     assert trees[0].config["iterations"] == 2 and trees[0].config["max_depth"] == 3
     assert trees[0].config["early_stop"] is False and trees[0].model == "random"
+
+
+EXECUTOR_COMMANDS = ["collect", "eval", "demos", "iterate", "quickstart"]
+
+
+@pytest.mark.parametrize("command", EXECUTOR_COMMANDS)
+def test_a_wrong_executor_fails_at_parse_time_with_one_message_everywhere(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--executor", "bogus"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        f"agentsearch {command}: error: argument --executor: invalid choice: 'bogus' "
+        "(choose from 'local', 'ray')" in err
+    )
+    assert "--executor {local,ray}" in leaf(command).format_help()
+
+
+@pytest.mark.parametrize("command", EXECUTOR_COMMANDS)
+def test_executor_flags_build_the_commands_executor_settings(command):
+    args = parse_args([command, "--executor", "ray", "--address", "auto", "--workers", "3"])
+    if command in ("iterate", "quickstart"):
+        config = _loop_config(args)
+        built = ExecutorConfig(config.executor, config.address, config.workers)
+    else:
+        built = ConfigFlags(ExecutorConfig).build(args)
+    assert built == ExecutorConfig("ray", "auto", 3)
+    assert isinstance(_executor(parse_args([command])), LocalExecutor)  # no flag: this process
+
+
+def test_executor_help_texts_of_collect_eval_and_demos_are_those_users_know():
+    for command in ("collect", "eval", "demos"):
+        options = leaf(command)._option_string_actions
+        helps = {flag: options[flag].help for flag in ("--executor", "--address", "--workers")}
+        assert helps == {
+            "--executor": "local: this process; ray: Ray actors across the machines of a cluster "
+            "(default: local)",
+            "--address": "with --executor ray: the cluster, `auto` or HOST:PORT (default: a Ray instance of "
+            "this machine)",
+            "--workers": "with --executor ray: actors to start (default: one per CPU of the cluster)",
+        }, command
+
 
 # ---------------------------------------------------------------------------- trainer commands (TRL)
 @pytest.fixture(scope="module")

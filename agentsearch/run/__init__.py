@@ -12,16 +12,27 @@ Example::
     collect(CollectConfig(model="random", tasks=20), executor=make_executor("ray", address="auto"))
 """
 
-from agentsearch.run.executor import EXECUTORS, Executor, LocalExecutor, OnResult, TaskRunner, make_executor
+from agentsearch.run.executor import (
+    EXECUTORS,
+    Executor,
+    ExecutorConfig,
+    LocalExecutor,
+    OnResult,
+    TaskRunner,
+    executor_field,
+    make_executor,
+)
 from agentsearch.run.ray_executor import RayExecutor, WorkerLostError
 
 __all__ = [
     "EXECUTORS",
     "Executor",
+    "ExecutorConfig",
     "LocalExecutor",
     "OnResult",
     "RayExecutor",
     "TaskRunner",
     "WorkerLostError",
+    "executor_field",
     "make_executor",
 ]

@@ -16,12 +16,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "OnResult", "TaskRunner", "make_executor"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "ExecutorConfig",
+    "LocalExecutor",
+    "OnResult",
+    "TaskRunner",
+    "executor_field",
+    "make_executor",
+]
 
 #: Executor names accepted by :func:`make_executor` (and the CLI's ``--executor``).
 EXECUTORS: tuple[str, ...] = ("local", "ray")
+
+
+def executor_field(default: str = "local") -> Any:
+    """The ``executor`` field of a config dataclass: its generated ``--executor`` flag takes only
+    :data:`EXECUTORS` (``ConfigFlags`` reads ``choices`` from the field's metadata)."""
+    return field(default=default, metadata={"choices": EXECUTORS})
+
 
 #: Called in the driver with a task and its record, once per task, in the order records arrive.
 OnResult = Callable[[Any, Any], None]
@@ -70,6 +87,27 @@ async def _local_map(runner: TaskRunner, tasks: Sequence[Any], on_result: OnResu
             on_result(task, await runner(task))
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(tasks), 1)))))
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where a command's tasks run: the ``--executor``, ``--address`` and ``--workers`` of ``collect``,
+    ``eval`` and ``demos`` (``LoopConfig`` has the same fields for ``iterate`` and ``quickstart``).
+
+    Attributes:
+        executor: local: this process; ray: Ray actors across the machines of a cluster
+        address: with ``--executor ray``: the cluster, `auto` or HOST:PORT (default: a Ray instance of
+            this machine)
+        workers: with ``--executor ray``: actors to start (default: one per CPU of the cluster)
+    """
+
+    executor: str = executor_field()
+    address: str | None = None
+    workers: int | None = None
+
+    def make(self) -> Executor:
+        """The executor (see :func:`make_executor`)."""
+        return make_executor(self.executor, address=self.address, workers=self.workers)
 
 
 def make_executor(name: str = "local", *, address: str | None = None, workers: int | None = None) -> Executor:

@@ -33,6 +33,7 @@ from typing import Any
 
 from agentsearch.envs import short_name
 from agentsearch.errors import ConfigError
+from agentsearch.run.executor import executor_field
 
 __all__ = ["LoopConfig", "LoopEvent", "RoundResult", "quickstart", "iterate", "QUICKSTART"]
 
@@ -144,7 +145,7 @@ class LoopConfig:
     max_steps: int | None = 5
     concurrency: int = 8
     seed: int = 0
-    executor: str = "local"
+    executor: str = executor_field()
     address: str | None = None
     workers: int | None = None
 
