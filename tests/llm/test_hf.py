@@ -11,7 +11,7 @@ import torch
 
 from agentsearch.errors import ConfigError
 from agentsearch.llm.base import Completion, Request, SamplingParams
-from agentsearch.llm.hf import HFBackend, PrefixCache, packed_allowed
+from agentsearch.llm.hf import HFBackend, PrefixCache, nucleus, packed_allowed
 
 CHAT = [
     {"role": "system", "content": "You are a shopping agent. Buy what the user asks for."},
@@ -162,6 +162,22 @@ def test_seeded_request_is_unaffected_by_its_batch_neighbours(tiny):
     alone = tiny.generate([mine])[0]
     batched = tiny.generate([other, mine])[1]
     assert [s.token_ids for s in alone] == [s.token_ids for s in batched]
+
+
+def sorted_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """The textbook top-p filter: sort the vocabulary, drop a token once the mass before it reaches top_p."""
+    probs, order = logits.softmax(dim=-1).sort(dim=-1, descending=True)
+    keep = probs.cumsum(dim=-1) - probs < top_p
+    return logits.masked_fill(~torch.zeros_like(keep).scatter(-1, order, keep), float("-inf"))
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 8.0])  # 0.1: flat rows, whose nucleus lies beyond the top 64
+@pytest.mark.parametrize("top_p", [0.05, 0.5, 0.9, 0.99])
+def test_nucleus_equals_a_full_sort(scale: float, top_p: float) -> None:
+    logits = torch.randn(6, 49152, generator=torch.Generator().manual_seed(0)) * scale
+    expected = sorted_nucleus(logits, top_p)
+    assert torch.equal(nucleus(logits, top_p).isinf(), expected.isinf())
+    assert bool((~nucleus(logits, top_p).isinf()).any(dim=-1).all())  # the most likely token always stays
 
 
 def test_tiny_top_p_is_greedy(tiny):
