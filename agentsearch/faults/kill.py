@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -188,7 +189,9 @@ class KillReport:
             gone (or changed) later.
         duplicated: records written more than once.
         unparsable: complete lines (or JSON files) that did not parse at any point.
-        final_loss / reference_loss: training runs only, the resumed and the uninterrupted final loss.
+        final_loss / reference_loss: training runs only, the resumed and the uninterrupted final loss
+            (for trainings ``records`` counts completed trainings and ``lost`` those whose final loss
+            differs from the uninterrupted one).
         seconds: wall time of the whole check.
     """
 
@@ -272,24 +275,42 @@ def check_training_resume(
     delays: Sequence[float],
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
+    tolerance: float = 1e-5,
+    retries_per_delay: int = 3,
 ) -> KillReport:
     """Kill a training once per delay (each rerun resumes), finish it, and compare its final loss.
 
-    After every kill every JSON file of ``out`` must parse (checkpoints a kill cut short excepted: the
-    resume deletes them); at the end all must, and ``meta_file`` records the final loss.
+    Reruns resume from a checkpoint, so they end sooner than a fresh run: a rerun that finishes before
+    its kill is a completed training, whose final loss is checked against ``reference_loss``; ``out`` is
+    then removed and the same delay is tried on a fresh training, so every delay becomes a kill (up to
+    ``retries_per_delay`` tries). After every kill every JSON file of ``out`` must parse (checkpoints a
+    kill cut short excepted: the resume deletes them); at the end all must. ``records`` counts the
+    completed trainings, ``lost`` those whose final loss differs from the reference by more than
+    ``tolerance``; ``final_loss`` is the last one's.
     """
     start = time.perf_counter()
     report = KillReport(command=_command(argv), expected=1)
+
+    def finished() -> None:
+        report.unparsable += len(json_files_parse(out, skip_incomplete_checkpoints=False))
+        meta = json.loads((Path(out) / meta_file).read_text(encoding="utf-8"))
+        report.final_loss = float(meta["metrics"]["final_loss"])
+        report.records += 1
+        report.lost += int(abs(report.final_loss - reference_loss) > tolerance)
+
     for delay in delays:
-        round_ = run_killed(argv, delay, env=env, cwd=cwd)
-        report.kills += int(round_.killed)
-        report.ended_first += int(not round_.killed)
-        report.unparsable += len(json_files_parse(out))
+        for _ in range(retries_per_delay):
+            round_ = run_killed(argv, delay, env=env, cwd=cwd)
+            if round_.killed:
+                report.kills += 1
+                report.unparsable += len(json_files_parse(out))
+                break
+            report.ended_first += 1
+            finished()
+            shutil.rmtree(out)
     run_to_end(argv, env=env, cwd=cwd)
-    report.unparsable += len(json_files_parse(out, skip_incomplete_checkpoints=False))
-    meta = json.loads((Path(out) / meta_file).read_text(encoding="utf-8"))
-    report.records = 1
-    report.final_loss = float(meta["metrics"]["final_loss"])
+    finished()
+    report.expected = report.records
     report.reference_loss = reference_loss
     report.seconds = time.perf_counter() - start
     return report
