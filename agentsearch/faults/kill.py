@@ -276,17 +276,18 @@ def check_training_resume(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     tolerance: float = 1e-5,
-    retries_per_delay: int = 3,
+    retries_per_delay: int = 5,
 ) -> KillReport:
     """Kill a training once per delay (each rerun resumes), finish it, and compare its final loss.
 
     Reruns resume from a checkpoint, so they end sooner than a fresh run: a rerun that finishes before
     its kill is a completed training, whose final loss is checked against ``reference_loss``; ``out`` is
     then removed and the same delay is tried on a fresh training, so every delay becomes a kill (up to
-    ``retries_per_delay`` tries). After every kill every JSON file of ``out`` must parse (checkpoints a
-    kill cut short excepted: the resume deletes them); at the end all must. ``records`` counts the
-    completed trainings, ``lost`` those whose final loss differs from the reference by more than
-    ``tolerance``; ``final_loss`` is the last one's.
+    ``retries_per_delay`` tries, each 30% sooner after a fresh training that still finished first).
+    After every kill every JSON file of ``out`` must parse (checkpoints a kill cut short excepted: the
+    resume deletes them); at the end all must. ``records`` counts the completed trainings, ``lost``
+    those whose final loss differs from the reference by more than ``tolerance``; ``final_loss`` is the
+    last one's.
     """
     start = time.perf_counter()
     report = KillReport(command=_command(argv), expected=1)
@@ -300,6 +301,7 @@ def check_training_resume(
 
     for delay in delays:
         for _ in range(retries_per_delay):
+            fresh = not Path(out).exists()
             round_ = run_killed(argv, delay, env=env, cwd=cwd)
             if round_.killed:
                 report.kills += 1
@@ -307,6 +309,8 @@ def check_training_resume(
                 break
             report.ended_first += 1
             finished()
+            if fresh:
+                delay *= 0.7  # a fresh training ran faster than the reference: kill it sooner
             shutil.rmtree(out)
     run_to_end(argv, env=env, cwd=cwd)
     finished()
