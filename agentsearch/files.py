@@ -68,22 +68,23 @@ def open_log(path: str | os.PathLike[str]) -> IO[bytes]:
         raise OutputError(path, err) from err
 
 
-def append_line(handle: Any, line: str) -> None:
+def append_line(handle: Any, line: str | bytes) -> None:
     """Append ``line`` (newline added) to the file open as ``handle`` in one write, then fsync it.
 
-    On a failed write the file is truncated back to where the line began, so no partial line stays.
+    ``line`` is text, or its UTF-8 bytes (a record a worker serialised already). On a failed write the
+    file is truncated back to where the line began, so no partial line stays.
 
     Raises:
         OutputError: the line could not be written (disk full, file size limit, read-only ...).
     """
-    data = (line + "\n").encode("utf-8")
+    data = line + b"\n" if isinstance(line, bytes) else (line + "\n").encode("utf-8")
     handle.flush()  # anything buffered goes first, so the line lands in order
     fd = handle.fileno()
     start = os.lseek(fd, 0, os.SEEK_END)
     try:
         view = memoryview(data)
         while view:  # a regular file takes it in one call; a short write (disk nearly full) loops
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     except OSError as err:
         with contextlib.suppress(OSError):

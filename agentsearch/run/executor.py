@@ -7,7 +7,10 @@ gets each task's record back through ``on_result`` and appends it to its file. B
 writes, a rerun resumes from the file, and a task whose worker dies is simply run again.
 
 A runner is built in the driver and, for a remote executor, pickled to every worker, where it builds its
-heavy state (environments, the agent and its model) on its first call and keeps it for later tasks.
+heavy state (environments, the agent and its model) on its first call and keeps it for later tasks. A
+runner may also define ``async prepare(concurrency)``, which builds that state up front (the agent and
+``concurrency`` environments): an executor awaits it once per worker before handing out tasks, so the
+workers' start-up is over before the first task runs (and can be timed on its own).
 Runners catch the failures of a task themselves and return a record saying so; an exception escaping a
 runner is a bug and ends the run.
 """
@@ -45,7 +48,11 @@ OnResult = Callable[[Any, Any], None]
 
 
 class TaskRunner(Protocol):
-    """Turns one task into one record; state it builds (envs, agent) is reused by later tasks."""
+    """Turns one task into one record; state it builds (envs, agent) is reused by later tasks.
+
+    An optional ``async prepare(concurrency: int) -> None`` builds that state before the first task (see
+    the module docstring); executors call it when the runner has it.
+    """
 
     def __call__(self, task: Any) -> Awaitable[Any]: ...
 
@@ -76,7 +83,16 @@ class LocalExecutor:
         asyncio.run(_local_map(runner, tasks, on_result, concurrency))
 
 
+async def prepare_runner(runner: TaskRunner, concurrency: int) -> None:
+    """Await ``runner.prepare(concurrency)`` if the runner has one (see the module docstring)."""
+    method = getattr(runner, "prepare", None)
+    if method is not None:
+        await method(concurrency)
+
+
 async def _local_map(runner: TaskRunner, tasks: Sequence[Any], on_result: OnResult, concurrency: int) -> None:
+    if tasks:
+        await prepare_runner(runner, min(concurrency, len(tasks)))
     queue: asyncio.Queue[Any] = asyncio.Queue()
     for task in tasks:
         queue.put_nowait(task)

@@ -4,11 +4,13 @@
 with its own environment instance; they share one agent whose model calls go through a
 :class:`~agentsearch.llm.batcher.RequestBatcher`, so one backend call serves every search's pending
 expansion. With ``executor=`` a :class:`~agentsearch.run.RayExecutor` the searches run on Ray actors across
-machines instead, ``concurrency`` per actor, and the trees stream back to this process. Each finished
-tree is appended as one line and flushed and fsynced at once, so a kill loses
-at most the trees in flight. Rerunning the same command skips the task ids already in the file; a
-partial last line left by a kill is reported, cut off and redone. A task that fails (env error, backend
-error after retries) is written as a tree with ``error`` set, and the run goes on.
+machines instead, ``concurrency`` per actor, and the trees stream back to this process. The runner stamps
+each finished tree with the run's facts and serialises it to its line where it ran (a
+:class:`~agentsearch.search.tree.TreeLine`), so the driver only appends bytes; each line is flushed and
+fsynced at once, so a kill loses at most the trees in flight. Rerunning the same command skips the task
+ids already in the file; a partial last line left by a kill is reported, cut off and redone. A task that
+fails (env error, backend error after retries) is written as a tree with ``error`` set, and the run goes
+on.
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ import yaml
 from agentsearch.agents.base import Agent
 from agentsearch.envs import short_name
 from agentsearch.errors import AgentSearchError, ConfigError, did_you_mean
-from agentsearch.files import open_log
+from agentsearch.files import append_line, open_log
 from agentsearch.run import Executor, LocalExecutor
 from agentsearch.search.algorithms import get_algorithm, make_search_config
 from agentsearch.search.base import Evaluator, task_seed
 from agentsearch.search.critic import make_evaluator
-from agentsearch.search.tree import SearchTree, append_tree, scan_tree_file
+from agentsearch.search.tree import SearchTree, TreeLine, scan_tree_file
 
 __all__ = [
     "CollectConfig",
@@ -164,7 +166,7 @@ class CollectProgress:
         done: trees finished in this run; ``total`` trees this run writes; ``skipped`` already in the file.
         successes: finished trees that found a win; ``failures`` trees recorded with an error.
         nodes: nodes in the finished trees; ``tokens`` generated tokens; ``elapsed`` seconds of this run.
-        last: the tree just written.
+        record: the line just written (its counts; :attr:`last` parses it).
     """
 
     done: int
@@ -175,7 +177,12 @@ class CollectProgress:
     nodes: int
     tokens: int
     elapsed: float
-    last: SearchTree | None = None
+    record: TreeLine | None = None
+
+    @property
+    def last(self) -> SearchTree | None:
+        """The tree just written (parsed from its line on each access)."""
+        return self.record.tree() if self.record is not None else None
 
 
 def _task_list(env: Any, config: CollectConfig) -> list[str]:
@@ -212,12 +219,28 @@ def _failed_tree(config: CollectConfig, task_id: str, seed: int, err: BaseExcept
     return tree
 
 
+def _stamp(config: CollectConfig, tree: SearchTree) -> SearchTree:
+    """Record the run's facts in a finished tree: round, the model name loaded, backend, provenance."""
+    tree.round = config.round
+    if tree.model and tree.model != config.model:
+        tree.provenance["model_path"] = tree.model
+    tree.model = config.model  # the name the run loaded, so a rerun can load it again
+    tree.backend = "scripted" if config.model == "random" else config.backend
+    tree.provenance.update(
+        run_seed=config.seed, split=config.split, agent=dict(config.agent), **config.provenance
+    )
+    return tree
+
+
 class SearchRunner:
     """Searches one task per call (the :class:`~agentsearch.run.TaskRunner` of ``collect``).
 
-    Environment instances are reused by later searches; one whose search failed is dropped, since its
-    state is unknown. The agent is built on the first call when none is given (by ``agent_factory``, or
-    from ``config``), so a copy sent to a remote worker builds its own (and its own environments) there.
+    Each call returns the finished tree stamped with the run's facts and serialised as its line (a
+    :class:`~agentsearch.search.tree.TreeLine`), so on a remote worker the serialising happens there and
+    the driver only appends the bytes. Environment instances are reused by later searches; one whose
+    search failed is dropped, since its state is unknown. The agent is built by :meth:`prepare` or on
+    the first call when none is given (by ``agent_factory``, or from ``config``), so a copy sent to a
+    remote worker builds its own (and its own environments) there.
     """
 
     def __init__(
@@ -233,19 +256,34 @@ class SearchRunner:
         self.agent_factory = agent_factory
         self.evaluator: Evaluator | None = None
 
-    async def __call__(self, task_id: str) -> SearchTree:
+    def _build(self) -> tuple[Agent, Any]:
         config = self.config
         if self.agent is None:
             self.agent = self.agent_factory() if self.agent_factory is not None else build_agent(config)
-        algorithm = get_algorithm(config.algo)
         search_config = make_search_config(config.algo, config.search)
         if self.evaluator is None:  # the critic a config like MCTSConfig(value="critic") values states with
             self.evaluator = make_evaluator(search_config, self.agent)
+        return self.agent, search_config
+
+    async def prepare(self, concurrency: int) -> None:
+        """Build the agent and ``concurrency`` environments now, before the first task (an executor calls
+        it while its workers start, so their start-up is over before the tasks are handed out)."""
+        self._build()
+        while len(self.envs) < concurrency:
+            self.envs.append(_make_env(self.config))
+
+    async def __call__(self, task_id: str) -> TreeLine:
+        return TreeLine.of(_stamp(self.config, await self._search(task_id)))
+
+    async def _search(self, task_id: str) -> SearchTree:
+        config = self.config
+        agent, search_config = self._build()
+        algorithm = get_algorithm(config.algo)
         env = self.envs.pop() if self.envs else _make_env(config)
         seed = task_seed(config.seed, task_id)
         try:
             tree = await algorithm.search(
-                env, self.agent, task_id, search_config, seed=seed, evaluator=self.evaluator
+                env, agent, task_id, search_config, seed=seed, evaluator=self.evaluator
             )
         except AgentSearchError as err:
             logger.warning("task %s failed: %s", task_id, err)
@@ -258,45 +296,36 @@ class SearchRunner:
 
 
 class _TreeWriter:
-    """The driver's side of ``collect``: stamps each finished tree with the run's facts and appends it."""
+    """The driver's side of ``collect``: appends each finished tree's line (stamped and serialised by the
+    runner) and counts it."""
 
     def __init__(
-        self,
-        config: CollectConfig,
-        handle: Any,
-        total: int,
-        skipped: int,
-        progress: Callable[[CollectProgress], None] | None,
+        self, handle: Any, total: int, skipped: int, progress: Callable[[CollectProgress], None] | None
     ) -> None:
-        self.config, self.handle, self.progress = config, handle, progress
+        self.handle, self.progress = handle, progress
         self.total, self.skipped = total, skipped
         self.start = time.perf_counter()
         self.totals = {"done": 0, "successes": 0, "failures": 0, "nodes": 0, "tokens": 0}
 
-    def report(self, tree: SearchTree | None) -> CollectProgress:
+    def report(self, record: TreeLine | None) -> CollectProgress:
         return CollectProgress(
-            total=self.total, skipped=self.skipped, elapsed=time.perf_counter() - self.start, last=tree,
+            total=self.total,
+            skipped=self.skipped,
+            elapsed=time.perf_counter() - self.start,
+            record=record,
             **self.totals,
         )
 
-    def __call__(self, task_id: str, tree: SearchTree) -> None:
-        config, totals = self.config, self.totals
-        tree.round = config.round
-        if tree.model and tree.model != config.model:
-            tree.provenance["model_path"] = tree.model
-        tree.model = config.model  # the name the run loaded, so a rerun can load it again
-        tree.backend = "scripted" if config.model == "random" else config.backend
-        tree.provenance.update(
-            run_seed=config.seed, split=config.split, agent=dict(config.agent), **config.provenance
-        )
-        append_tree(self.handle, tree)
+    def __call__(self, task_id: str, record: TreeLine) -> None:
+        totals = self.totals
+        append_line(self.handle, record.line)
         totals["done"] += 1
-        totals["successes"] += int(tree.success)
-        totals["failures"] += int(tree.error is not None)
-        totals["nodes"] += tree.num_nodes
-        totals["tokens"] += tree.tokens
+        totals["successes"] += int(record.success)
+        totals["failures"] += int(record.failed)
+        totals["nodes"] += record.nodes
+        totals["tokens"] += record.tokens
         if self.progress is not None:
-            self.progress(self.report(tree))
+            self.progress(self.report(record))
 
 
 def collect(
@@ -345,6 +374,6 @@ def collect(
     else:
         runner = SearchRunner(config, agent_factory=agent_factory)
     with open_log(out) as handle:
-        writer = _TreeWriter(config, handle, len(todo), skipped, progress)
+        writer = _TreeWriter(handle, len(todo), skipped, progress)
         executor.map(runner, todo, writer, concurrency=config.concurrency)
     return out

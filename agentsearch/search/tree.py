@@ -11,7 +11,9 @@ the running mean ``value_sum / visits``; a node never visited keeps its initial 
 reward, or a penalty for an invalid action).
 
 Trees serialise to one JSON object per line (:meth:`SearchTree.to_json` / :meth:`SearchTree.from_json`,
-versioned by :data:`SCHEMA_VERSION`); :func:`read_trees` and :func:`append_tree` handle JSONL files.
+versioned by :data:`SCHEMA_VERSION`); :func:`read_trees` and :func:`append_tree` handle JSONL files. A
+:class:`TreeLine` is a tree already serialised as its line, with the counts a progress report needs, so a
+writer appends it without parsing it (a remote worker sends finished trees so).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "NO_PARENT",
     "SearchTree",
     "TreeFileScan",
+    "TreeLine",
     "append_tree",
     "read_trees",
     "scan_tree_file",
@@ -464,6 +467,39 @@ def read_trees(path: str | os.PathLike[str]) -> Iterator[SearchTree]:
         logger.warning(
             "%s: line %d is truncated (an interrupted write); ignoring it.", path, len(complete) + 1
         )
+
+
+@dataclass(frozen=True)
+class TreeLine:
+    """A finished tree as the UTF-8 bytes of its JSONL line (:meth:`SearchTree.to_json`, no newline),
+    with the facts a writer counts, so the one who writes it needs neither to parse nor to re-serialise.
+
+    Attributes:
+        task_id: the tree's task; ``success``, ``failed`` (``error`` is set), ``nodes`` and ``tokens`` its
+            counts; ``line`` the encoded JSON.
+    """
+
+    task_id: str
+    line: bytes
+    success: bool
+    failed: bool
+    nodes: int
+    tokens: int
+
+    @classmethod
+    def of(cls, tree: SearchTree) -> TreeLine:
+        return cls(
+            task_id=tree.task_id,
+            line=tree.to_json().encode("utf-8"),
+            success=bool(tree.success),
+            failed=tree.error is not None,
+            nodes=tree.num_nodes,
+            tokens=tree.tokens,
+        )
+
+    def tree(self) -> SearchTree:
+        """The tree, parsed back from the line."""
+        return SearchTree.from_json(self.line.decode("utf-8"))
 
 
 def append_tree(handle: Any, tree: SearchTree) -> None:
