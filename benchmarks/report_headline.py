@@ -7,9 +7,10 @@ Prints, from the run folder:
   and each search's own nodes/s; then the same for every MCTS tree;
 * the evaluation (issue 7): per configuration, mean score and success rate with 95% bootstrap
   intervals, on the test tasks every configuration finished, and each configuration's paired difference
-  in score from greedy.
+  in score and in success from greedy.
 
-Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]``
+Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]`` (an ``iterate`` run:
+``runs/ws-sft/round0``)
 """
 
 from __future__ import annotations
@@ -68,13 +69,13 @@ def main() -> None:
         print(format_table(summaries))
         # Paired over tasks (same tasks and seeds in every configuration): tighter than comparing the
         # two marginal intervals.
-        score = {(r["config"], r["task_id"]): r["score"] for r in records}
-        for config in configs:
-            if config != "greedy" and "greedy" in configs:
-                diff = bootstrap_ci([score[config, t] - score["greedy", t] for t in sorted(finished)])
-                print(f"{config} - greedy, mean score per task: "
-                      f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
-
+        for field in ("score", "success"):
+            value = {(r["config"], r["task_id"]): float(r[field]) for r in records}
+            for config in configs:
+                if config != "greedy" and "greedy" in configs:
+                    diff = bootstrap_ci([value[config, t] - value["greedy", t] for t in sorted(finished)])
+                    print(f"{config} - greedy, {field} per task (paired): "
+                          f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
 
 if __name__ == "__main__":
     main()
