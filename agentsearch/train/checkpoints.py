@@ -12,8 +12,9 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
-__all__ = ["last_complete_checkpoint"]
+__all__ = ["last_complete_checkpoint", "resume_training"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +46,26 @@ def last_complete_checkpoint(out: str | Path) -> str | None:
         logger.warning("%s is incomplete (a save was interrupted); removing it and resuming earlier.", folder)
         shutil.rmtree(folder, ignore_errors=True)
     return None
+
+
+def _finished(folder: Path) -> bool:
+    state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    return state.get("max_steps", 0) > 0 and state.get("global_step", 0) >= state["max_steps"]
+
+
+def resume_training(trainer: Any, checkpoint: str | None) -> dict[str, float]:
+    """``trainer.train()`` resumed from ``checkpoint``, its metrics; a finished training is only loaded.
+
+    The HF Trainer (transformers 5.25) checks its step limit after each step only: resumed from the
+    checkpoint of the last step, it trains one step more whenever the limit falls inside an epoch, so a
+    run killed between its final save and its output files ended one step beyond an uninterrupted
+    run. Such a checkpoint's weights and state are loaded instead (no train metrics then).
+    """
+    if checkpoint is not None and _finished(Path(checkpoint)):
+        from transformers import TrainerState
+
+        trainer._load_from_checkpoint(checkpoint)
+        trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / STATE_FILE))
+        logger.info("%s is the last step's checkpoint: loaded, nothing left to train.", checkpoint)
+        return {}
+    return dict(trainer.train(resume_from_checkpoint=checkpoint).metrics)

@@ -29,7 +29,7 @@ from typing import Any
 from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.files import write_text_atomic
 from agentsearch.train.callbacks import log_to_logger
-from agentsearch.train.checkpoints import last_complete_checkpoint
+from agentsearch.train.checkpoints import last_complete_checkpoint, resume_training
 from agentsearch.train.meta import TrainMeta, file_sha256, model_fingerprint
 from agentsearch.train.pairs import check_tokenized, read_pair_records, split_heldout
 
@@ -162,9 +162,9 @@ def train_q(
     )
     log_to_logger(trainer)
     start = time.perf_counter()
-    train_output = trainer.train(resume_from_checkpoint=_resume_point(out, pairs_path, base, args))
+    train_metrics = resume_training(trainer, _resume_point(out, pairs_path, base, args))
     seconds = time.perf_counter() - start
-    metrics: dict[str, float] = {k: float(v) for k, v in train_output.metrics.items()}
+    metrics: dict[str, float] = {k: float(v) for k, v in train_metrics.items()}
     history = [entry for entry in trainer.state.log_history if "loss" in entry]
     if history:
         metrics["final_loss"] = float(history[-1]["loss"])

@@ -37,7 +37,7 @@ from trl import SFTConfig, SFTTrainer
 from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.files import write_text_atomic
 from agentsearch.train.callbacks import log_to_logger
-from agentsearch.train.checkpoints import last_complete_checkpoint
+from agentsearch.train.checkpoints import last_complete_checkpoint, resume_training
 from agentsearch.train.meta import model_fingerprint
 from agentsearch.train.sft_data import IGNORE_INDEX, SFTSequence, render_paths, tokenizer_fingerprint
 
@@ -435,7 +435,7 @@ def _fit(
     )
     log_to_logger(trainer)
     start = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=last_complete_checkpoint(out))
+    train_metrics = resume_training(trainer, last_complete_checkpoint(out))
     seconds = time.perf_counter() - start
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
@@ -444,7 +444,7 @@ def _fit(
         for entry in trainer.state.log_history
         if "loss" in entry
     ]
-    metrics = {k: float(v) for k, v in output.metrics.items() if isinstance(v, int | float)}
+    metrics = {k: float(v) for k, v in train_metrics.items() if isinstance(v, int | float)}
     if losses:
         metrics["final_loss"] = losses[-1]["loss"]
     return trainer.model, seconds, metrics, losses + measured

@@ -229,3 +229,34 @@ def test_cli_demos_then_train_sft_gives_a_model_every_flag_accepts(tmp_path):
     agent = make_agent("webshop", load_llm("hf", str(out)))
     assert (agent.react, agent.icl) == (False, False)
     assert make_agent("webshop", load_llm("hf", "tiny-random")).icl is True  # the prompted default
+
+
+def test_a_rerun_from_the_last_steps_checkpoint_trains_no_further_step(tmp_path, webshop_demos):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from agentsearch.search.tree import append_tree
+    from agentsearch.train.sft import SFT_META_FILE, train_sft
+
+    demos = tmp_path / "demos.jsonl"
+    with demos.open("w") as handle:
+        for tree in webshop_demos:
+            append_tree(handle, tree)
+    # One trajectory a step: the limit of 3 falls inside the epoch, where the HF Trainer resumed from
+    # checkpoint-3 would train a 4th step.
+    options = dict(
+        max_steps=3, save_steps=3, logging_steps=1, gradient_accumulation_steps=1, eval_fraction=0.0
+    )
+    assert len(webshop_demos) > 3
+    train_sft([demos], "tiny-random", tmp_path / "reference", **options)
+    out = tmp_path / "killed"
+    train_sft([demos], "tiny-random", out, **options)
+    for path in out.iterdir():  # what a kill between the final checkpoint and the output files leaves
+        if path.name not in {"checkpoint-3", SFT_META_FILE}:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    train_sft([demos], "tiny-random", out, **options)
+    assert not (out / "checkpoint-4").exists()
+    expected = load_file(tmp_path / "reference" / "adapter_model.safetensors")
+    got = load_file(out / "adapter_model.safetensors")
+    assert expected.keys() == got.keys() and all(torch.equal(expected[k], got[k]) for k in expected)

@@ -212,3 +212,31 @@ def test_train_q_without_a_precompute_ends_on_the_precomputed_loss(tmp_path, pai
     assert precomputed.metrics["final_loss"] != pytest.approx(0.6931, abs=1e-4)  # training moved it
     assert in_pass.metrics["final_loss"] == pytest.approx(precomputed.metrics["final_loss"], abs=1e-5)
     assert in_pass.metrics["eval_loss"] == pytest.approx(precomputed.metrics["eval_loss"], abs=1e-5)
+
+
+def _keep_only(out, names):
+    """What a kill between the final checkpoint's save and the output files leaves behind."""
+    import shutil
+
+    for path in out.iterdir():
+        if path.name not in names:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def test_a_rerun_from_the_last_steps_checkpoint_trains_no_further_step(tmp_path, pairs_file):
+    from safetensors.torch import load_file
+
+    # 12 pairs at batch 2 are 6 steps an epoch: the limit of 5 falls inside it, where the HF Trainer
+    # resumed from checkpoint-5 would train a 6th step.
+    options = dict(max_steps=5, save_steps=5, per_device_train_batch_size=2, gradient_accumulation_steps=1,
+                   eval_fraction=0.0, learning_rate=1e-2)
+    reference = train_q(pairs_file, "tiny-random", tmp_path / "reference", **options)
+    out = tmp_path / "killed"
+    train_q(pairs_file, "tiny-random", out, **options)
+    _keep_only(out, {"checkpoint-5", "agentsearch_run.json"})
+    resumed = train_q(pairs_file, "tiny-random", out, **options)
+    assert resumed.metrics["final_loss"] == reference.metrics["final_loss"]
+    assert not (out / "checkpoint-6").exists()
+    expected = load_file(tmp_path / "reference" / "adapter_model.safetensors")
+    got = load_file(out / "adapter_model.safetensors")
+    assert expected.keys() == got.keys() and all(torch.equal(expected[k], got[k]) for k in expected)
