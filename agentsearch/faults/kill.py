@@ -283,7 +283,8 @@ def check_training_resume(
     Reruns resume from a checkpoint, so they end sooner than a fresh run: a rerun that finishes before
     its kill is a completed training, whose final loss is checked against ``reference_loss``; ``out`` is
     then removed and the same delay is tried on a fresh training, so every delay becomes a kill (up to
-    ``retries_per_delay`` tries, each 30% sooner after a fresh training that still finished first).
+    ``retries_per_delay`` tries; after a fresh training that still finished first, the next kill comes
+    at half of its duration).
     After every kill every JSON file of ``out`` must parse (checkpoints a kill cut short excepted: the
     resume deletes them); at the end all must. ``records`` counts the completed trainings, ``lost``
     those whose final loss differs from the reference by more than ``tolerance``; ``final_loss`` is the
@@ -302,6 +303,7 @@ def check_training_resume(
     for delay in delays:
         for _ in range(retries_per_delay):
             fresh = not Path(out).exists()
+            started = time.monotonic()
             round_ = run_killed(argv, delay, env=env, cwd=cwd)
             if round_.killed:
                 report.kills += 1
@@ -309,8 +311,8 @@ def check_training_resume(
                 break
             report.ended_first += 1
             finished()
-            if fresh:
-                delay *= 0.7  # a fresh training ran faster than the reference: kill it sooner
+            if fresh:  # a fresh training ran faster than the reference: kill the next one halfway
+                delay = min(delay, time.monotonic() - started) / 2
             shutil.rmtree(out)
     run_to_end(argv, env=env, cwd=cwd)
     finished()
