@@ -30,7 +30,8 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.goto(args.page.resolve().as_uri())
-        page.wait_for_function("window.__viewerReady !== undefined")
+        if page.locator("script").count():  # a tree page renders itself; a report is plain HTML
+            page.wait_for_function("window.__viewerReady !== undefined")
         if args.click is not None:
             page.locator("#tree li[data-node] > .row .label").nth(args.click).click()
         args.out.parent.mkdir(parents=True, exist_ok=True)
