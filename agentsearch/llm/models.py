@@ -217,7 +217,7 @@ def _tiny_random() -> Path:
 
 
 #: SFT policies shipped as adapters in ``data/policies/<name>/``.
-POLICIES: tuple[str, ...] = ("smollm2-135m-webshop-sft",)
+POLICIES: tuple[str, ...] = ("smollm2-135m-webshop-sft", "smollm2-135m-math-sft")
 
 #: Registered short names and the functions that produce their folders.
 MODELS: dict[str, Callable[[], Path]] = {

@@ -7,7 +7,14 @@ import pytest
 pytest.importorskip("transformers")
 
 from agentsearch.errors import ConfigError
-from agentsearch.llm.models import load_model, load_tokenizer, model_path, resolve_model
+from agentsearch.llm.models import (
+    POLICIES,
+    agent_defaults,
+    load_model,
+    load_tokenizer,
+    model_path,
+    resolve_model,
+)
 
 
 def test_tiny_random_is_a_saved_two_layer_model_with_the_smollm2_tokenizer():
@@ -47,3 +54,16 @@ def test_unknown_name_suggests_the_closest():
 def test_missing_gguf_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError):
         resolve_model(tmp_path / "absent.gguf")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", POLICIES)
+def test_every_shipped_policy_loads_by_name_offline_with_its_agent_options(name):
+    # Merging the shipped adapter into the converted SmolLM2 needs no hub access; the agent options it
+    # was fine-tuned with (act-only, no one-shot example) come back for its environment only.
+    env_name = name.removeprefix("smollm2-135m-").removesuffix("-sft")
+    folder = resolve_model(name)
+    assert (folder / "config.json").is_file() and resolve_model(name) == folder
+    assert load_model(name).config.num_hidden_layers == 30
+    assert agent_defaults(name, env_name) == {"react": False, "icl": False}
+    assert agent_defaults(name, "webshop" if env_name != "webshop" else "math") == {}
