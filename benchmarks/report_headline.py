@@ -7,10 +7,12 @@ Prints, from the run folder:
   and each search's own nodes/s; then the same for every MCTS tree;
 * the evaluation (issue 7): per configuration, mean score and success rate with 95% bootstrap
   intervals, on the test tasks every configuration finished, and each configuration's paired difference
-  in score and in success from greedy.
+  in score and in success from greedy, and Q-guided's from best-of-N (the same kind of candidates, picked
+  by the Q-model instead of the policy's own log-probability: the value of the Q-model itself).
 
 Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]`` (an ``iterate`` run:
-``runs/ws-sft/round0``)
+``runs/ws-sft/round0``); ``--also qguided-no-greedy=eval-no-greedy`` adds another evaluation folder of
+the run under a new configuration name.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="the run folder (runs/ws)")
     parser.add_argument("--first", type=int, default=100, help="train tasks compared with greedy")
     parser.add_argument("--eval", default="eval", help="the evaluation folder inside the run folder")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=FOLDER",
+        help="another evaluation folder of the run, its episodes reported as config NAME",
+    )
     args = parser.parse_args()
 
     mcts = list(read_trees(args.run / "trees.jsonl"))
@@ -62,6 +71,9 @@ def main() -> None:
     episodes_path = args.run / args.eval / "episodes.jsonl"
     if episodes_path.exists():
         records = read_episodes(episodes_path)
+        for extra in args.also:
+            name, _, folder = extra.partition("=")
+            records += [{**r, "config": name} for r in read_episodes(args.run / folder / "episodes.jsonl")]
         configs = sorted({r["config"] for r in records})
         finished = set.intersection(*({r["task_id"] for r in records if r["config"] == c} for c in configs))
         summaries = summarize([r for r in records if r["task_id"] in finished])
@@ -71,11 +83,15 @@ def main() -> None:
         # two marginal intervals.
         for field in ("score", "success"):
             value = {(r["config"], r["task_id"]): float(r[field]) for r in records}
-            for config in configs:
-                if config != "greedy" and "greedy" in configs:
-                    diff = bootstrap_ci([value[config, t] - value["greedy", t] for t in sorted(finished)])
-                    print(f"{config} - greedy, {field} per task (paired): "
-                          f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
+            versus = [(c, "greedy") for c in configs if c != "greedy" and "greedy" in configs]
+            versus += [("qguided", "bestofn")] if {"qguided", "bestofn"} <= set(configs) else []
+            for config, baseline in versus:
+                diff = bootstrap_ci([value[config, t] - value[baseline, t] for t in sorted(finished)])
+                print(
+                    f"{config} - {baseline}, {field} per task (paired): "
+                    f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]"
+                )
+
 
 if __name__ == "__main__":
     main()
