@@ -6,6 +6,7 @@
 #   bash scripts/headline.sh math       # OUT=runs/math, level-2 problems (two operations)
 #   bash scripts/headline.sh alfworld   # OUT=runs/alfworld, the valid_unseen-style test split
 #   bash scripts/headline.sh webshop-sft  # OUT=runs/ws-sft: the shipped SFT policy, two rounds (issue 17)
+#   bash scripts/headline.sh math-sft     # OUT=runs/math-sft: the shipped math SFT policy, two rounds
 #
 # Every stage resumes where it stopped: rerun the script after an interruption; finished stages are
 # skipped. TRAIN_TASKS and TEST_TASKS override the sizes. Figures: `python benchmarks/report_headline.py OUT`.
@@ -20,28 +21,41 @@ math_ids() {
 print(','.join([q.id for q in p('$1') if q.level == $2][:$3]))"
 }
 
-# The headline on the shipped WebShop SFT policy (issue 17): `iterate` at the quickstart's per-tree budget
-# (4 MCTS iterations x 3 samples to depth 6; the paper's is 30 to depth 10) over TRAIN_TASKS train tasks
-# the policy was not fine-tuned on, then greedy vs Q-guided (5 candidates + the greedy step), best-of-N by
-# the policy's log-probability, sampled, and Q-guided without the greedy step, on the same test tasks.
-# Round 2 collects with round 1's Q-guided agent and retrains the Q-model on both rounds' trees.
-if [ "$ENV_NAME" = webshop-sft ]; then
-    OUT=${OUT:-runs/ws-sft}; TRAIN_TASKS=${TRAIN_TASKS:-200}; TEST_TASKS=${TEST_TASKS:-200}
-    POLICY=smollm2-135m-webshop-sft
-    # The quickstart's agent options (train/loop.py QUICKSTART): generated actions, 2,048-token history.
-    EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --model "$POLICY" --candidates 5 --temperature 0.7
-          --max-steps 8 --concurrency 8 --agent icl=false --agent react=false
-          --agent context_tokens=2048 --agent max_tokens=32 --agent top_p=0.9)
+# The headline on a shipped SFT policy (issue 17): `iterate` over TRAIN_TASKS train tasks the policy was
+# not fine-tuned on, then greedy vs Q-guided (5 candidates + the greedy step), best-of-N by the policy's
+# log-probability, sampled, and Q-guided without the greedy step, on the same test tasks. Round 2
+# collects with round 1's Q-guided agent and retrains the Q-model on both rounds' trees.
+# WebShop: the quickstart's per-tree budget (4 MCTS iterations x 3 samples to depth 6; the paper's is 30
+# to depth 10). Math: 8 iterations x 4 samples to depth 10 over mixed-level train problems, evaluated on
+# the first 50 test problems of each of levels 2-5 (the SFT policy wins none above level 5).
+if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ]; then
+    TRAIN_TASKS=${TRAIN_TASKS:-200}; TEST_TASKS=${TEST_TASKS:-200}
+    if [ "$ENV_NAME" = webshop-sft ]; then
+        OUT=${OUT:-runs/ws-sft}; POLICY=smollm2-135m-webshop-sft
+        LOOP=(--env webshop --train-skip 300)  # the policy was fine-tuned on the first 300 train tasks
+        # The quickstart's agent options (train/loop.py QUICKSTART): generated actions, 2,048-token history.
+        EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --max-steps 8
+              --agent icl=false --agent react=false --agent context_tokens=2048 --agent max_tokens=32
+              --agent top_p=0.9)
+    else
+        OUT=${OUT:-runs/math-sft}; POLICY=smollm2-135m-math-sft
+        LOOP=(--env math --train-skip 600 --max-steps 10 --agent context_tokens=1024 --agent max_tokens=64
+              --search iterations=8 --search n_samples=4 --search max_depth=10)
+        EVAL=(--env math --split test --task-ids $(for level in 2 3 4 5; do math_ids test "$level" 50; done | tr , ' ')
+              --max-steps 10 --agent icl=false --agent react=false --agent context_tokens=1024
+              --agent max_tokens=64 --agent top_p=0.9)
+    fi
+    EVAL+=(--model "$POLICY" --candidates 5 --temperature 0.7 --concurrency 8)
     round_eval() {  # round_eval ROUND COMPARE [extra flags...]: resumable, configs added to the same folder
         local round=$1 compare=$2; shift 2
         agentsearch -v eval "${EVAL[@]}" --qmodel "$OUT/round$round/qmodel" --compare "$compare" "$@" \
             --out "$OUT/round$round/${EVAL_DIR:-eval}"
     }
-    agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY"
+    agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY" "${LOOP[@]}"
     round_eval 0 greedy,qguided --include-greedy
     round_eval 0 greedy,qguided,bestofn,sampled --include-greedy
     EVAL_DIR=eval-no-greedy round_eval 0 qguided
-    agentsearch iterate --out "$OUT" --rounds 2 --train-tasks "$TRAIN_TASKS" --model "$POLICY"
+    agentsearch iterate --out "$OUT" --rounds 2 --train-tasks "$TRAIN_TASKS" --model "$POLICY" "${LOOP[@]}"
     round_eval 1 qguided --include-greedy  # greedy is round 0's: the same policy, deterministic
     exit 0
 fi
@@ -84,7 +98,7 @@ alfworld)
     EVAL_EXTRA=()
     ;;
 *)
-    echo "usage: $0 webshop|webshop-sft|math|alfworld" >&2
+    echo "usage: $0 webshop|webshop-sft|math|math-sft|alfworld" >&2
     exit 2
     ;;
 esac
