@@ -11,13 +11,12 @@ Usage: ``python benchmarks/report_math_levels.py runs/math-sft-eval/episodes.jso
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import re
 from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
 
+from agentsearch.data.io import read_jsonl
 from agentsearch.envs.math.problems import shipped_problems
 from agentsearch.eval import bootstrap_ci
 
@@ -44,9 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     level = {problem.id: problem.level for problem in shipped_problems(args.split)}
-    opener = gzip.open if args.episodes.suffix == ".gz" else open
-    with opener(args.episodes, "rt") as lines:
-        episodes = [json.loads(line) for line in lines if line.strip()]
+    episodes = list(read_jsonl(args.episodes))
     by_level: dict[int, list[dict]] = defaultdict(list)
     for episode in episodes:
         by_level[level[episode["task_id"]]].append(episode)

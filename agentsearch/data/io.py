@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -28,13 +29,14 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike[str])
 
 
 def read_jsonl(path: str | os.PathLike[str], *, required: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
-    """Yield the records of a JSONL file.
+    """Yield the records of a JSONL file (gzipped when its name ends in ``.gz``).
 
     Raises:
         DataFileError: a line is not a JSON object or lacks a ``required`` key (names file and line).
     """
     required = tuple(required)
-    with Path(path).open("r", encoding="utf-8") as handle:
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

@@ -1,3 +1,5 @@
+import gzip
+
 import pytest
 
 from agentsearch.data import (
@@ -189,6 +191,9 @@ def test_jsonl_and_dataset_round_trip(tmp_path):
     path = tmp_path / "pairs.jsonl"
     assert write_jsonl(pairs, path) == 6
     assert list(read_jsonl(path)) == pairs
+    gzipped = tmp_path / "pairs.jsonl.gz"
+    gzipped.write_bytes(gzip.compress(path.read_bytes()))
+    assert list(read_jsonl(gzipped)) == pairs  # shipped files are gzipped
     dataset = load_pairs(path)
     assert len(dataset) == 6 and {"prompt", "chosen", "rejected", "q_chosen"} <= set(dataset.column_names)
     path.write_text(path.read_text() + '{"prompt": []}\n')
