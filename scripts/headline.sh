@@ -32,20 +32,22 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ]; then
     TRAIN_TASKS=${TRAIN_TASKS:-200}; TEST_TASKS=${TEST_TASKS:-200}
     if [ "$ENV_NAME" = webshop-sft ]; then
         OUT=${OUT:-runs/ws-sft}; POLICY=smollm2-135m-webshop-sft
-        LOOP=(--env webshop --train-skip 300)  # the policy was fine-tuned on the first 300 train tasks
         # The quickstart's agent options (train/loop.py QUICKSTART): generated actions, 2,048-token history.
-        EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --max-steps 8
-              --agent icl=false --agent react=false --agent context_tokens=2048 --agent max_tokens=32
-              --agent top_p=0.9)
+        AGENT=(--agent icl=false --agent react=false --agent context_tokens=2048 --agent max_tokens=32
+               --agent top_p=0.9)
+        LOOP=(--env webshop --train-skip 300)  # the policy was fine-tuned on the first 300 train tasks
+        EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --max-steps 8)
     else
         OUT=${OUT:-runs/math-sft}; POLICY=smollm2-135m-math-sft
-        LOOP=(--env math --train-skip 600 --max-steps 10 --agent context_tokens=1024 --agent max_tokens=64
+        AGENT=(--agent icl=false --agent react=false --agent context_tokens=1024 --agent max_tokens=64
+               --agent top_p=0.9)
+        LOOP=(--env math --train-skip 600 --max-steps 10
               --search iterations=8 --search n_samples=4 --search max_depth=10)
-        EVAL=(--env math --split test --task-ids $(for level in 2 3 4 5; do math_ids test "$level" 50; done | tr , ' ')
-              --max-steps 10 --agent icl=false --agent react=false --agent context_tokens=1024
-              --agent max_tokens=64 --agent top_p=0.9)
+        EVAL=(--env math --split test --max-steps 10
+              --task-ids $(for level in 2 3 4 5; do math_ids test "$level" 50; done | tr , ' '))
     fi
-    EVAL+=(--model "$POLICY" --candidates 5 --temperature 0.7 --concurrency 8)
+    LOOP+=("${AGENT[@]}")
+    EVAL+=("${AGENT[@]}" --model "$POLICY" --candidates 5 --temperature 0.7 --concurrency 8)
     round_eval() {  # round_eval ROUND COMPARE [extra flags...]: resumable, configs added to the same folder
         local round=$1 compare=$2; shift 2
         agentsearch -v eval "${EVAL[@]}" --qmodel "$OUT/round$round/qmodel" --compare "$compare" "$@" \
