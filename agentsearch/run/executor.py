@@ -18,6 +18,7 @@ runner is a bug and ends the run.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -73,14 +74,25 @@ class LocalExecutor:
     """Everything in this process: ``concurrency`` asyncio workers share one runner (and its model).
 
     The workers pull tasks in order from one queue; ``on_result`` runs in the worker that finished the
-    task, right after it, so records are written in the order tasks finish.
+    task, right after it, so records are written in the order tasks finish. ``map`` blocks; called from a
+    thread whose event loop is running (a Jupyter cell, an async application), it runs its own loop in a
+    helper thread and waits for it, since ``asyncio.run`` refuses to nest.
     """
 
     name = "local"
     remote = False
 
     def map(self, runner: TaskRunner, tasks: Sequence[Any], on_result: OnResult, *, concurrency: int) -> None:
-        asyncio.run(_local_map(runner, tasks, on_result, concurrency))
+        coroutine = _local_map(runner, tasks, on_result, concurrency)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(coroutine)
+            return
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="agentsearch-map"
+        ) as pool:
+            pool.submit(asyncio.run, coroutine).result()
 
 
 async def prepare_runner(runner: TaskRunner, concurrency: int) -> None:

@@ -41,3 +41,17 @@ def test_a_runner_without_prepare_still_runs():
     seen = {}
     LocalExecutor().map(double, range(4), seen.__setitem__, concurrency=2)
     assert seen == {0: 0, 1: 2, 2: 4, 3: 6}
+
+
+def test_map_called_inside_a_running_event_loop_still_runs_every_task():
+    # A Jupyter cell (or an async app) already runs a loop in this thread; asyncio.run would refuse.
+    async def square(task: int) -> int:
+        await asyncio.sleep(0)
+        return task * task
+
+    async def notebook_cell() -> dict[int, int]:
+        seen: dict[int, int] = {}
+        LocalExecutor().map(square, range(6), seen.__setitem__, concurrency=2)
+        return seen
+
+    assert asyncio.run(notebook_cell()) == {task: task * task for task in range(6)}
