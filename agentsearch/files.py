@@ -15,6 +15,7 @@ readable:
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 from agentsearch.errors import OutputError
 
-__all__ = ["append_line", "atomic_writer", "open_log", "write_text_atomic"]
+__all__ = ["append_line", "atomic_writer", "open_log", "open_maybe_gzipped", "write_text_atomic"]
 
 
 @contextlib.contextmanager
@@ -54,6 +55,18 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_writer(path) as handle:
         handle.write(text)
     return Path(path)
+
+
+def open_maybe_gzipped(path: str | os.PathLike[str], mode: str = "rt") -> IO[Any]:
+    """Open ``path`` for reading, decompressing it when its name ends in ``.gz``.
+
+    Shipped data files are gzipped (``data/demos/*.jsonl.gz``); runs write plain files, and every reader
+    accepts both. ``mode`` is ``"rt"`` (UTF-8 text) or ``"rb"``.
+    """
+    encoding = None if "b" in mode else "utf-8"
+    if Path(path).suffix == ".gz":
+        return gzip.open(path, mode, encoding=encoding)
+    return open(path, mode, encoding=encoding)
 
 
 def open_log(path: str | os.PathLike[str]) -> IO[bytes]:

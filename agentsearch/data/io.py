@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from agentsearch.errors import DataFileError
-from agentsearch.files import atomic_writer
+from agentsearch.files import atomic_writer, open_maybe_gzipped
 
 __all__ = ["write_jsonl", "read_jsonl", "load_pairs", "load_value_labels"]
 
@@ -35,8 +33,7 @@ def read_jsonl(path: str | os.PathLike[str], *, required: Iterable[str] = ()) ->
         DataFileError: a line is not a JSON object or lacks a ``required`` key (names file and line).
     """
     required = tuple(required)
-    opener = gzip.open if Path(path).suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
+    with open_maybe_gzipped(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

@@ -18,7 +18,6 @@ writer appends it without parsing it (a remote worker sends finished trees so).
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ from typing import Any
 
 from agentsearch.agents.base import History, Turn
 from agentsearch.errors import DataFileError
-from agentsearch.files import append_line
+from agentsearch.files import append_line, open_maybe_gzipped
 from agentsearch.llm.base import Message
 
 __all__ = [
@@ -451,9 +450,7 @@ def read_trees(path: str | os.PathLike[str]) -> Iterator[SearchTree]:
         DataFileError: a line (other than a truncated last one) is not a valid tree.
     """
     path = Path(path)
-    # Shipped files are gzipped (``data/demos/*.jsonl.gz``); runs write plain JSONL.
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
+    with open_maybe_gzipped(path) as handle:
         lines = handle.read().split("\n")
     *complete, tail = lines
     for number, line in enumerate(complete, start=1):

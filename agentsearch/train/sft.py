@@ -35,7 +35,7 @@ from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from agentsearch.errors import ConfigError, DataFileError
-from agentsearch.files import write_text_atomic
+from agentsearch.files import open_maybe_gzipped, write_text_atomic
 from agentsearch.train.callbacks import log_to_logger
 from agentsearch.train.checkpoints import last_complete_checkpoint, resume_training
 from agentsearch.train.meta import model_fingerprint
@@ -227,12 +227,10 @@ class SFTResult:
 
 def content_sha256(path: str | Path) -> str:
     """SHA-256 of a file's content, decompressed when it is gzipped (a shipped ``.jsonl.gz``)."""
-    import gzip
     import hashlib
 
     digest = hashlib.sha256()
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as handle:
+    with open_maybe_gzipped(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -16,7 +16,6 @@ The report only reads: a partial last line (a run still writing) is left alone a
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import math
@@ -31,6 +30,7 @@ from typing import Any
 from agentsearch.data.stats import pair_stats, tree_stats
 from agentsearch.errors import AgentSearchError, ConfigError
 from agentsearch.eval import EPISODES_FILE, bootstrap_ci, summarize
+from agentsearch.files import open_maybe_gzipped
 from agentsearch.search.tree import SearchTree, read_trees
 from agentsearch.viewer.assets import page
 from agentsearch.viewer.svg import bar_chart, interval_chart, line_chart
@@ -66,9 +66,8 @@ class ReportResult:
 
 
 def _first_line(path: Path) -> str:
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
+        with open_maybe_gzipped(path) as handle:
             return handle.readline(1 << 22)
     except (OSError, UnicodeDecodeError, EOFError):
         return ""

@@ -26,6 +26,7 @@ from typing import Any
 from agentsearch.envs.base import check_split
 from agentsearch.envs.math.verify import final_answer
 from agentsearch.errors import DataFileError
+from agentsearch.files import open_maybe_gzipped
 from agentsearch.paths import data_dir
 
 __all__ = [
@@ -73,12 +74,8 @@ class MathProblem:
 
 
 # ---------------------------------------------------------------------------- agentsearch format
-def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
-
-
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with _open_text(path) as handle:
+    with open_maybe_gzipped(path) as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -228,7 +225,7 @@ def _math_file_records(path: Path) -> Iterator[tuple[int | None, Any]]:
     if path.suffix == ".jsonl" or path.name.endswith(".jsonl.gz"):
         yield from _json_lines(path)
         return
-    with _open_text(path) as handle:
+    with open_maybe_gzipped(path) as handle:
         try:
             data = json.load(handle)
         except json.JSONDecodeError as err:

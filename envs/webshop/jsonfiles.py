@@ -8,13 +8,13 @@ be gzip-compressed (``.gz``). :func:`iter_records` yields ``(line, key, value)``
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from agentsearch.errors import DataFileError
+from agentsearch.files import open_maybe_gzipped
 
 __all__ = ["iter_records", "read_text"]
 
@@ -26,10 +26,8 @@ def read_text(path: str | Path) -> str:
     """The text of ``path``, decompressing ``.gz``; raises :class:`DataFileError` if it cannot be read."""
     path = Path(path)
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                return f.read()
-        return path.read_text(encoding="utf-8")
+        with open_maybe_gzipped(path) as f:
+            return f.read()
     except FileNotFoundError:
         raise DataFileError(path, None, "file not found") from None
     except (OSError, UnicodeDecodeError, EOFError) as err:
