@@ -1,7 +1,8 @@
 """Where ALFWorld games come from: the shipped generated specs, or ALFWorld's official game files.
 
-* **Shipped** (default): ``data/alfworld/{train,eval,test}.jsonl`` (one compact game spec per line, see
-  :mod:`~agentsearch.envs.alfworld.generate`) and ``vocab.json``; the PDDL problem is rendered on demand.
+* **Shipped** (default): ``data/alfworld/{train,eval,test}.jsonl.gz`` (one compact game spec per line, see
+  :mod:`~agentsearch.envs.alfworld.generate`, which writes them uncompressed; a plain ``<split>.jsonl``
+  is read when there is one) and ``vocab.json``; the PDDL problem is rendered on demand.
 * **Official**: with ``$ALFWORLD_DATA`` (or ``data_dir=``) pointing at a folder that holds
   ``json_2.1.x/{train,valid_seen,valid_unseen}`` (``alfworld-download``), the games of those folders,
   filtered as ``AlfredTWEnv.collect_game_files`` does (six task types, no movable/sliced variants,
@@ -25,6 +26,7 @@ from typing import Any
 
 from agentsearch.envs.alfworld.pddl import TASK_TYPES, Vocabulary, render_problem
 from agentsearch.errors import ConfigError, DataFileError
+from agentsearch.files import open_maybe_gzipped
 from agentsearch.paths import data_dir
 
 __all__ = [
@@ -242,9 +244,11 @@ class GameCatalog:
     def _load_shipped(self, split: str) -> list[str]:
         path = self.root / f"{split}.jsonl"
         if not path.exists():
+            path = path.with_name(f"{split}.jsonl.gz")
+        if not path.exists():
             return []
         ids = []
-        with path.open() as fh:
+        with open_maybe_gzipped(path) as fh:
             for line_no, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue

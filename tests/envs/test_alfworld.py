@@ -21,6 +21,7 @@ from agentsearch.envs.alfworld.games import GameCatalog
 from agentsearch.envs.alfworld.generate import SPLIT_SIZES, TEST_FLOOR_PLANS
 from agentsearch.envs.alfworld.native import demangle_names
 from agentsearch.errors import ConfigError, DataFileError, EnvError
+from agentsearch.files import open_maybe_gzipped
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +241,8 @@ def test_non_string_action_is_invalid(env: ALFWorldEnv) -> None:
 
 
 def test_corrupt_spec_file_raises_data_file_error_with_line(tmp_path) -> None:
-    good = (GameCatalog().root / "test.jsonl").read_text().splitlines()[0]
+    with open_maybe_gzipped(GameCatalog().root / "test.jsonl.gz") as shipped:
+        good = shipped.readline().strip()
     (tmp_path / "test.jsonl").write_text(good + "\n{not json\n")
     (tmp_path / "vocab.json").write_text((GameCatalog().root / "vocab.json").read_text())
     with pytest.raises(DataFileError, match=r"test\.jsonl:2"):
