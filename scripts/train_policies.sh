@@ -16,9 +16,12 @@ mkdir -p "$RUNS" data/demos data/policies
 # Per environment: the number of demonstrations trained on, the optimizer steps (one trajectory per
 # step) and the learning rate. WebShop stops at 150 of its 300 demonstrations: on these 2 shared cores a
 # step took 9 to 36 s, and held-out action accuracy had flattened by then (agentsearch_sft.json's curve).
-declare -A MAX_DEMOS=([webshop]=300 [alfworld]=150 [math]=600)
-declare -A MAX_STEPS=([webshop]=150 [alfworld]=150 [math]=600)
+declare -A MAX_DEMOS=([webshop]=300 [alfworld]=200 [math]=600)
+declare -A MAX_STEPS=([webshop]=150 [alfworld]=200 [math]=600)
 declare -A LR=([webshop]=3e-4 [alfworld]=3e-4 [math]=3e-4)
+# LoRA rank: ALFWorld's adapter is rank 8 (4.9 MB in fp16) so that data/ stays under 30 MB beside the
+# two rank-16 adapters (9.4 MB each).
+declare -A LORA_R=([webshop]=16 [alfworld]=8 [math]=16)
 
 for ENV in "${@:-webshop}"; do
   DEMOS="data/demos/${ENV}_train.jsonl.gz"
@@ -27,7 +30,8 @@ for ENV in "${@:-webshop}"; do
     gzip -n -9 -c "$RUNS/${ENV}_demos.jsonl" > "$DEMOS"   # -n: no timestamp, so the file is reproducible
   fi
   agentsearch train-sft "$DEMOS" --model smollm2-135m --out "$RUNS/${ENV}-sft" \
-    --max-demos "${MAX_DEMOS[$ENV]}" --max-steps "${MAX_STEPS[$ENV]}" --learning-rate "${LR[$ENV]}" --gradient-accumulation-steps 1 --seed 0
+    --max-demos "${MAX_DEMOS[$ENV]}" --max-steps "${MAX_STEPS[$ENV]}" --learning-rate "${LR[$ENV]}" --lora-r "${LORA_R[$ENV]}" --lora-alpha $((2 * LORA_R[$ENV])) \
+    --gradient-accumulation-steps 1 --seed 0
   python -c "from agentsearch.train.sft import export_adapter; \
 export_adapter('$RUNS/${ENV}-sft', 'data/policies/smollm2-135m-${ENV}-sft')"
   du -sh "data/policies/smollm2-135m-${ENV}-sft" "$DEMOS"

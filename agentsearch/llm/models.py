@@ -9,8 +9,8 @@ Names:
   template, seeded and saved to the cache, for fast tests. Its outputs are noise.
 * a local Hugging Face model folder (has ``config.json``): used as it is.
 * a ``.gguf`` file: converted once to a safetensors folder in the cache, like ``smollm2-135m``.
-* ``"smollm2-135m-webshop-sft"``: the WebShop SFT policy, a LoRA adapter shipped in
-  ``data/policies/`` (built by ``scripts/train_policies.sh``).
+* ``"smollm2-135m-webshop-sft"``, ``"smollm2-135m-math-sft"``, ``"smollm2-135m-alfworld-sft"``: the SFT
+  policies, LoRA adapters shipped in ``data/policies/`` (built by ``scripts/train_policies.sh``).
 * a PEFT adapter folder (has ``adapter_config.json``, e.g. a ``train-sft`` output): merged into its base
   once and cached as a full folder, so every backend and trainer loads it like any model.
 
@@ -217,7 +217,7 @@ def _tiny_random() -> Path:
 
 
 #: SFT policies shipped as adapters in ``data/policies/<name>/``.
-POLICIES: tuple[str, ...] = ("smollm2-135m-webshop-sft", "smollm2-135m-math-sft")
+POLICIES: tuple[str, ...] = ("smollm2-135m-webshop-sft", "smollm2-135m-math-sft", "smollm2-135m-alfworld-sft")
 
 #: Registered short names and the functions that produce their folders.
 MODELS: dict[str, Callable[[], Path]] = {
