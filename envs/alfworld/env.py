@@ -19,14 +19,17 @@ from agentsearch.envs.alfworld.games import (
 from agentsearch.envs.alfworld.native import NOTHING_HAPPENS, NativeGame, State, World
 from agentsearch.envs.alfworld.pddl import parse_problem
 from agentsearch.envs.alfworld.planner import shortest_plan
+from agentsearch.envs.alfworld.searcher import receptacle_priors, searching_plan
 from agentsearch.envs.base import TextEnv, Transition, check_split
 from agentsearch.errors import ConfigError, DataFileError, EnvError
 
-__all__ = ["ALFWorldEnv", "ENGINES"]
+__all__ = ["ALFWorldEnv", "ENGINES", "EXPERTS"]
 
 logger = logging.getLogger(__name__)
 
 ENGINES = ("native", "textworld")
+#: What ``expert_plan()`` returns: an expert that looks for objects, or the state-reading shortest plan.
+EXPERTS = ("search", "shortest")
 #: Compiled games kept per env (native worlds are small; real-engine games hold a libdownward copy each).
 _NATIVE_CACHE = 256
 _REAL_CACHE = 4
@@ -71,6 +74,7 @@ class ALFWorldEnv(TextEnv):
         *,
         engine: str = "native",
         wording: str = "0.4",
+        expert: str = "search",
         data_dir: str | Path | None = None,
         max_steps: int | None = None,
         split: str = "train",
@@ -81,8 +85,11 @@ class ALFWorldEnv(TextEnv):
             raise ConfigError(f"Unknown ALFWorld engine {engine!r}; expected one of {ENGINES}.")
         if wording not in WORDINGS:
             raise ConfigError(f"Unknown ALFWorld wording {wording!r}; expected one of {WORDINGS}.")
+        if expert not in EXPERTS:
+            raise ConfigError(f"Unknown ALFWorld expert {expert!r}; expected one of {EXPERTS}.")
         self.engine = engine
         self.wording = wording
+        self.expert = expert
         official = official_root(data_dir)
         if data_dir is not None and official is None:
             raise ConfigError(
@@ -224,13 +231,17 @@ class ALFWorldEnv(TextEnv):
 
     # ------------------------------------------------------------------ experts
     def expert_plan(self) -> list[str] | None:
-        """A winning command list from the current state.
+        """A winning command list from the current state (``None`` where the expert finds none).
 
-        At the start of an episode it is the stored walkthrough; later, the native engine's exact planner
-        (shortest plan) or, on the textworld engine, fast-downward's optimal plan (slow on big houses).
+        With ``expert="search"`` on the native engine, a plan that fetches only objects it has seen (it
+        may visit receptacles in vain first). Otherwise the shortest plan: at the start of an episode the
+        stored walkthrough; later, the native engine's exact planner or, on the textworld engine,
+        fast-downward's optimal plan (slow on big houses).
         """
         if self._record is None:
             raise EnvError("Call reset() before expert_plan().")
+        if self.expert == "search" and isinstance(self._game, NativeGame):
+            return self._searching_plan(self._game, self._record)
         if self._step_count == 0 and self._record.walkthrough:
             return self._record.walkthrough_in(self.wording)
         if isinstance(self._game, NativeGame):
@@ -238,6 +249,23 @@ class ALFWorldEnv(TextEnv):
                 self._game, self._record.task_type, self._record.params, start=self._game.state
             )
         return self._game.plan() or None
+
+    def _searching_plan(self, game: NativeGame, record: GameRecord) -> list[str] | None:
+        """:func:`searching_plan` played on the game itself, which is put back where it was after."""
+        saved = game.state
+
+        def step(command: str) -> tuple[str, bool, bool]:
+            view, valid = game.step(command)
+            return view, valid, valid and game.won()
+
+        def plan() -> list[str] | None:
+            return shortest_plan(game, record.task_type, record.params, start=game.state)
+
+        try:
+            budget = self.max_steps - self._step_count
+            return searching_plan(game.world.rname, step, plan, receptacle_priors(), budget)
+        finally:
+            game.set_state(saved)
 
     def close(self) -> None:
         self._real.clear()

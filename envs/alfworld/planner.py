@@ -22,6 +22,8 @@ _APPLIANCE = {
     "pick_heat_then_place_in_recep": ("microwavetype", "heat"),
     "pick_cool_then_place_in_recep": ("fridgetype", "cool"),
 }
+#: The state set an appliance's verb adds its object to (mid-episode, a done step is not repeated).
+_TREATED = {"clean": "clean", "heat": "hot", "cool": "cool"}
 
 
 class _Sim:
@@ -116,7 +118,8 @@ def _itineraries(
     appliances = [r for r, t in enumerate(w.rtype) if appliance and t == appliance[0]] or [None]
     for o in instances:
         r0 = _container(start, o)
-        for a in appliances:
+        treated = appliance is not None and o in getattr(start, _TREATED[appliance[1]])
+        for a in [None] if treated else appliances:
             for t in targets:
                 sim = _Sim(game, start)
                 ok = sim.take(o, r0)

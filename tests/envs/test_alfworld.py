@@ -121,7 +121,7 @@ def test_wording_0_3_put_in_on_and_no_arrival_sentence() -> None:
 @pytest.mark.parametrize("wording", ["0.4", "0.3"])
 def test_every_expert_plan_wins_in_both_wordings(wording: str) -> None:
     """info["walkthrough"], expert_plan() at reset and expert_plan() mid-episode, one game per task type."""
-    env = ALFWorldEnv(split="test", wording=wording)
+    env = ALFWorldEnv(split="test", wording=wording, expert="shortest")
     by_type: dict[str, str] = {}
     for task_id in env.task_ids("test"):
         by_type.setdefault(env.catalog.get(task_id).task_type, task_id)
@@ -179,7 +179,8 @@ def test_snapshot_restore_rewinds_and_branches(env: ALFWorldEnv) -> None:
     assert env.task_id == "eval-0003" and env.step(plan[2])[0] == outcomes[0][0][0]
 
 
-def test_expert_plan_mid_episode_wins(env: ALFWorldEnv) -> None:
+def test_expert_plan_mid_episode_wins() -> None:
+    env = ALFWorldEnv(split="test", expert="shortest")
     _, info = env.reset(options={"task_id": "test-0006"})
     assert env.expert_plan() == info["walkthrough"]
     env.step(info["walkthrough"][0])
@@ -189,6 +190,46 @@ def test_expert_plan_mid_episode_wins(env: ALFWorldEnv) -> None:
     for command in plan:
         _, reward, *_ = env.step(command)
     assert reward == 1.0
+
+
+def test_shortest_plan_mid_episode_skips_a_treatment_already_done() -> None:
+    env = ALFWorldEnv(split="test", expert="shortest")
+    task_id = next(t for t in env.task_ids("test") if env.catalog.get(t).task_type.startswith("pick_heat"))
+    _, info = env.reset(options={"task_id": task_id})
+    walkthrough = info["walkthrough"]
+    heat = next(i for i, command in enumerate(walkthrough) if command.startswith("heat "))
+    for command in walkthrough[: heat + 1]:
+        env.step(command)
+    assert env.expert_plan() == walkthrough[heat + 1 :]
+
+
+@pytest.mark.parametrize("wording", ["0.4", "0.3"])
+def test_search_expert_fetches_only_objects_it_has_seen(wording: str) -> None:
+    """Every test game: the plan wins, and each object it takes or uses was in an earlier observation."""
+    env = ALFWorldEnv(split="test", wording=wording)
+    longer = 0
+    for task_id in env.task_ids("test"):
+        observation, info = env.reset(options={"task_id": task_id})
+        plan = env.expert_plan()
+        assert plan is not None and env.step_count == 0, task_id  # planning leaves the episode untouched
+        observed = [observation]
+        for command in plan:
+            target = command.split(" from ")[0].removeprefix("take ") if command.startswith("take ") else None
+            if command.startswith("use "):
+                target = command.removeprefix("use ")
+            if target is not None:
+                assert any(f"a {target}," in o or f"a {target}." in o for o in observed), (task_id, command)
+            observation, reward, terminated, _, info = env.step(command)
+            assert not info["invalid_action"], (task_id, command)
+            observed.append(observation)
+        assert (reward, terminated) == (1.0, True), task_id
+        longer += len(plan) > len(env.catalog.get(task_id).walkthrough or ())
+    assert longer >= 50  # the shortest plan goes straight to the object; the searcher often cannot
+
+
+def test_unknown_expert_is_refused() -> None:
+    with pytest.raises(ConfigError, match="expert"):
+        ALFWorldEnv(expert="oracle")
 
 
 def test_truncates_at_max_steps() -> None:
