@@ -29,17 +29,18 @@ print(','.join([q.id for q in p('$1') if q.level == $2][:$3]))"
 # WebShop: the quickstart's per-tree budget (4 MCTS iterations x 3 samples to depth 6; the paper's is 30
 # to depth 10). Math: 8 iterations x 4 samples to depth 10 over mixed-level train problems, evaluated on
 # the first 50 test problems of each of levels 2-5 (the SFT policy wins none above level 5). ALFWorld:
-# 4 iterations x 3 samples to depth 15 over 100 train games (the shipped search is 30 to depth 30).
+# 4 iterations x 3 samples to depth 20 over 100 train games (the shipped search is 30 to depth 30).
 if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" = alfworld-sft ]; then
     TEST_TASKS=${TEST_TASKS:-200}
     if [ "$ENV_NAME" = alfworld-sft ]; then
         OUT=${OUT:-runs/alfworld-sft}; POLICY=smollm2-135m-alfworld-sft; TRAIN_TASKS=${TRAIN_TASKS:-100}
         AGENT=(--agent icl=false --agent react=false --agent context_tokens=2048 --agent max_tokens=32
                --agent top_p=0.9)
-        # The policy was fine-tuned on the first 200 train games; expert plans take 4 to 12 steps.
-        LOOP=(--env alfworld --train-skip 200 --max-steps 20
-              --search iterations=4 --search n_samples=3 --search max_depth=15)
-        EVAL=(--env alfworld --split test --tasks 134 --max-steps 20)
+        # The policy was fine-tuned on demos of train-0000 to train-0209. The searching expert takes 12.5
+        # steps per test game (132 of 134 within 30).
+        LOOP=(--env alfworld --train-skip 210 --max-steps 30
+              --search iterations=4 --search n_samples=3 --search max_depth=20)
+        EVAL=(--env alfworld --split test --tasks 134 --max-steps 30)
     elif [ "$ENV_NAME" = webshop-sft ]; then
         OUT=${OUT:-runs/ws-sft}; POLICY=smollm2-135m-webshop-sft; TRAIN_TASKS=${TRAIN_TASKS:-200}
         # The quickstart's agent options (train/loop.py QUICKSTART): generated actions, 2,048-token history.
