@@ -6,7 +6,8 @@
 # Usage: bash scripts/train_policies.sh [webshop|alfworld|math ...]   (default: webshop)
 # WebShop takes 25 to 90 minutes on 2 CPU cores (150 packed trajectories, LoRA r 16), math about 35
 # (600 trajectories at about 3 s each when nothing else runs: two torch jobs on these 2 cores slowed a
-# step twentyfold); a rerun resumes from the last checkpoint in runs/policies/.
+# step twentyfold), ALFWorld about 43 (200 trajectories at 13 s each, one thread beside another
+# one-thread job); a rerun resumes from the last checkpoint in runs/policies/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
