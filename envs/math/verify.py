@@ -574,6 +574,7 @@ class _SymbolicWorker:
                     stream.close()
         self._process = None
         self._ready = False
+        self._buffer = b""  # bytes of a dead worker never answer its successor's question
 
     def start(self) -> None:
         """Start the worker in the background if it is not running (returns at once)."""
