@@ -16,6 +16,10 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
+from agentsearch.envs.alfworld.games import GameCatalog, official_root
+from agentsearch.envs.alfworld.native import World
+from agentsearch.envs.alfworld.pddl import parse_problem
+
 __all__ = ["receptacle_priors", "search_order", "searching_plan"]
 
 _TAKE_OR_USE = re.compile(r"^(?:take (?P<taken>.+?) from (?P<source>.+)|use (?P<used>.+))$")
@@ -39,16 +43,14 @@ def _seen_here(observation: str, name: str) -> bool:
 def receptacle_priors() -> Priors:
     """Object class -> receptacle class -> the share of such receptacles that start with such an object,
     over the train games (a countertop, one of few, beats one of 25 cabinets)."""
-    from agentsearch.envs.alfworld.env import ALFWorldEnv
-
-    env = ALFWorldEnv(split="train", expert="shortest")
+    catalog = GameCatalog(official=official_root(None))
     placements: dict[str, Counter[str]] = defaultdict(Counter)
     instances: Counter[str] = Counter()
-    for task_id in env.task_ids("train"):
-        game = env._native_game(env.catalog.get(task_id))
-        if game is None:
+    for task_id in catalog.task_ids("train"):
+        try:
+            world = World.from_problem(parse_problem(catalog.get(task_id).problem(catalog.vocab)))
+        except ValueError:  # a game only textworld can run (the env logs it when it is played)
             continue
-        world = game.world
         instances.update(class_of(name) for name in world.rname)
         for o, r in set(world.initial.inside):
             placements[class_of(world.oname[o])][class_of(world.rname[r])] += 1
