@@ -606,6 +606,10 @@ class _SymbolicWorker:
                 self._kill()
                 self._spawn()  # the successor starts now, not when the next question comes
                 return False
+            if time.monotonic() > deadline:
+                # Answered after the budget (this thread was descheduled between its last look at the
+                # clock and the wait): an overrun all the same, though the idle worker stays.
+                return False
             return line == b"true"
         finally:
             self._lock.release()
