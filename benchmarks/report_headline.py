@@ -8,7 +8,9 @@ Prints, from the run folder:
 * the evaluation (issue 7): per configuration, mean score and success rate with 95% bootstrap
   intervals, on the test tasks every configuration finished, and each configuration's paired difference
   in score and in success from greedy, and Q-guided's from best-of-N (the same kind of candidates, picked
-  by the Q-model instead of the policy's own log-probability: the value of the Q-model itself).
+  by the Q-model instead of the policy's own log-probability: the value of the Q-model itself), and
+  on how many tasks each plays other actions than its baseline, wins what the baseline loses, and the
+  reverse.
 
 Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]`` (an ``iterate`` run:
 ``runs/ws-sft/round0``); ``--also qguided-no-greedy=eval-no-greedy`` adds another evaluation folder of
@@ -81,16 +83,28 @@ def main() -> None:
         print(format_table(summaries))
         # Paired over tasks (same tasks and seeds in every configuration): tighter than comparing the
         # two marginal intervals.
+        versus = [(c, "greedy") for c in configs if c != "greedy" and "greedy" in configs]
+        versus += [("qguided", "bestofn")] if {"qguided", "bestofn"} <= set(configs) else []
         for field in ("score", "success"):
             value = {(r["config"], r["task_id"]): float(r[field]) for r in records}
-            versus = [(c, "greedy") for c in configs if c != "greedy" and "greedy" in configs]
-            versus += [("qguided", "bestofn")] if {"qguided", "bestofn"} <= set(configs) else []
             for config, baseline in versus:
                 diff = bootstrap_ci([value[config, t] - value[baseline, t] for t in sorted(finished)])
                 print(
                     f"{config} - {baseline}, {field} per task (paired): "
                     f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]"
                 )
+        # Where the difference comes from: how often the two play other actions, and the tasks each
+        # wins that the other loses.
+        actions = {(r["config"], r["task_id"]): r["actions"] for r in records}
+        won = {(r["config"], r["task_id"]): bool(r["success"]) for r in records}
+        for config, baseline in versus:
+            same = sum(actions[config, t] == actions[baseline, t] for t in finished)
+            gains = sum(won[config, t] and not won[baseline, t] for t in finished)
+            losses = sum(won[baseline, t] and not won[config, t] for t in finished)
+            print(
+                f"{config} vs {baseline}: the same actions on {same} of {len(finished)} tasks; "
+                f"{config} wins {gains} that {baseline} loses and loses {losses} that it wins"
+            )
 
 
 if __name__ == "__main__":
