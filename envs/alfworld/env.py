@@ -12,16 +12,16 @@ from agentsearch.envs.alfworld.games import (
     WORDINGS,
     GameCatalog,
     GameRecord,
+    native_world,
     official_root,
     tw_pddl,
     wording_of_grammar,
 )
 from agentsearch.envs.alfworld.native import NOTHING_HAPPENS, NativeGame, State, World
-from agentsearch.envs.alfworld.pddl import parse_problem
 from agentsearch.envs.alfworld.planner import shortest_plan
 from agentsearch.envs.alfworld.searcher import receptacle_priors, searching_plan
 from agentsearch.envs.base import TextEnv, Transition, check_split
-from agentsearch.errors import ConfigError, DataFileError, EnvError
+from agentsearch.errors import ConfigError, EnvError
 
 __all__ = ["ALFWorldEnv", "ENGINES", "EXPERTS"]
 
@@ -126,14 +126,8 @@ class ALFWorldEnv(TextEnv):
     def _native_game(self, record: GameRecord) -> NativeGame | None:
         world = self._native.get(record.task_id)
         if world is None:
-            try:
-                world = World.from_problem(parse_problem(record.problem(self.catalog.vocab)))
-            except ValueError as exc:
-                if record.problem_text is None:
-                    raise DataFileError(record.source, None, f"game {record.task_id}: {exc}") from exc
-                logger.info(
-                    "%s: the native engine cannot parse it (%s); using textworld", record.task_id, exc
-                )
+            world = native_world(record, self.catalog.vocab)
+            if world is None:
                 return None
             self._native[record.task_id] = world
             if len(self._native) > _NATIVE_CACHE:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -24,10 +25,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from agentsearch.envs.alfworld.pddl import TASK_TYPES, Vocabulary, render_problem
+from agentsearch.envs.alfworld.native import World
+from agentsearch.envs.alfworld.pddl import TASK_TYPES, Vocabulary, parse_problem, render_problem
 from agentsearch.errors import ConfigError, DataFileError
 from agentsearch.files import open_maybe_gzipped
 from agentsearch.paths import data_dir
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "GameCatalog",
@@ -90,6 +94,21 @@ class GameRecord:
             return self.problem_text
         assert self.spec is not None and vocab is not None
         return render_problem(self.spec, vocab)
+
+
+def native_world(record: GameRecord, vocab: Vocabulary | None) -> World | None:
+    """The game's world for the native engine; ``None`` for a stored problem only textworld parses.
+
+    Raises:
+        DataFileError: a game generated from a spec whose problem does not parse (a bad data file).
+    """
+    try:
+        return World.from_problem(parse_problem(record.problem(vocab)))
+    except ValueError as exc:
+        if record.problem_text is None:
+            raise DataFileError(record.source, None, f"game {record.task_id}: {exc}") from exc
+        logger.info("%s: the native engine cannot parse it (%s); using textworld", record.task_id, exc)
+        return None
 
 
 @functools.cache

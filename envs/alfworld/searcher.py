@@ -16,9 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
-from agentsearch.envs.alfworld.games import GameCatalog, official_root
-from agentsearch.envs.alfworld.native import World
-from agentsearch.envs.alfworld.pddl import parse_problem
+from agentsearch.envs.alfworld.games import GameCatalog, native_world, official_root
 
 __all__ = ["receptacle_priors", "search_order", "searching_plan"]
 
@@ -47,9 +45,8 @@ def receptacle_priors() -> Priors:
     placements: dict[str, Counter[str]] = defaultdict(Counter)
     instances: Counter[str] = Counter()
     for task_id in catalog.task_ids("train"):
-        try:
-            world = World.from_problem(parse_problem(catalog.get(task_id).problem(catalog.vocab)))
-        except ValueError:  # a game only textworld can run (the env logs it when it is played)
+        world = native_world(catalog.get(task_id), catalog.vocab)
+        if world is None:  # a stored game only textworld can run
             continue
         instances.update(class_of(name) for name in world.rname)
         for o, r in set(world.initial.inside):
