@@ -14,7 +14,9 @@ Prints, from the run folder:
 
 Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]`` (an ``iterate`` run:
 ``runs/ws-sft/round0``); ``--also qguided-no-greedy=eval-no-greedy`` adds another evaluation folder of
-the run under a new configuration name.
+the run under a new configuration name, compared with greedy and with ``qguided``; ``--rounds-trees
+../round0/trees.jsonl`` (a later round of ``iterate``) adds the collection figures of that file's trees
+on the task ids this round searched, so a Q-guided collection is set against the plain policy's.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def main() -> None:
         metavar="NAME=FOLDER",
         help="another evaluation folder of the run, its episodes reported as config NAME",
     )
+    parser.add_argument(
+        "--rounds-trees",
+        type=Path,
+        help="another round's trees (relative to the run folder), compared on this round's task ids",
+    )
     args = parser.parse_args()
 
     mcts = list(read_trees(args.run / "trees.jsonl"))
@@ -68,6 +75,10 @@ def main() -> None:
         },
         "collection_all_mcts": tree_figures(mcts),
     }
+    if args.rounds_trees:
+        searched = {t.task_id for t in mcts}
+        other = [t for t in read_trees(args.run / args.rounds_trees) if t.task_id in searched]
+        report[f"collection_same_tasks_{args.rounds_trees}"] = tree_figures(other)
     print(json.dumps(report, indent=2))
 
     episodes_path = args.run / args.eval / "episodes.jsonl"
@@ -85,6 +96,8 @@ def main() -> None:
         # two marginal intervals.
         versus = [(c, "greedy") for c in configs if c != "greedy" and "greedy" in configs]
         versus += [("qguided", "bestofn")] if {"qguided", "bestofn"} <= set(configs) else []
+        also = [extra.partition("=")[0] for extra in args.also]
+        versus += [(name, "qguided") for name in also if "qguided" in configs]
         for field in ("score", "success"):
             value = {(r["config"], r["task_id"]): float(r[field]) for r in records}
             for config, baseline in versus:

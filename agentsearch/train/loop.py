@@ -395,10 +395,14 @@ def iterate(
         if previous_qmodel is not None:
             collector = _Collector(config, policy, str(previous_qmodel))
             provenance[round_index].update(collector="qguided", collector_qmodel=str(previous_qmodel))
-        (folder / "round.json").write_text(
-            json.dumps({"round": round_index, **provenance[round_index], "config": asdict(config)}, indent=2)
-            + "\n"
-        )
+        record = folder / "round.json"
+        if not record.exists():  # a resumed round keeps the record of the config it was collected with
+            record.write_text(
+                json.dumps(
+                    {"round": round_index, **provenance[round_index], "config": asdict(config)}, indent=2
+                )
+                + "\n"
+            )
         start = time.perf_counter()
         trees = folder / "trees.jsonl"
         _collect(config, trees, round_index, collector, llm, executor, provenance[round_index], report)

@@ -53,6 +53,11 @@ def test_second_round_is_collected_q_guided_and_recorded_in_trees_and_pairs(tmp_
     manifest = json.loads((tmp_path / "round1" / "round.json").read_text())
     assert manifest["collector"] == "qguided" and manifest["collector_qmodel"] == qmodel
 
+    # A rerun over fewer tasks (a later round cut short) resumes: every file is kept, round 0's record too.
+    again = iterate(dataclasses.replace(config, train_tasks=2), rounds=2)
+    assert [r.num_pairs for r in again] == [first.num_pairs, second.num_pairs]
+    assert json.loads((tmp_path / "round0" / "round.json").read_text())["config"]["train_tasks"] == 3
+
 
 def test_sft_stage_fine_tunes_the_policy_that_acts_and_bases_the_next_round(tmp_path: Path) -> None:
     config = _tiny_config(
