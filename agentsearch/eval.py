@@ -210,10 +210,13 @@ def summarize(
 def format_table(summaries: dict[str, ConfigSummary]) -> str:
     """A plain-text table, one row per configuration."""
     columns = ("score [95% CI]", "success [95% CI]", "steps [95% CI]")
-    header = f"{'config':10s} {'episodes':>8s}  " + "  ".join(f"{c:24s}" for c in columns)
+    width = max([10, *(len(s.name) for s in summaries.values())])  # names such as `qguided-no-greedy`
+    header = f"{'config':{width}s} {'episodes':>8s}  " + "  ".join(f"{c:24s}" for c in columns)
     lines = [header, "-" * len(header)]
     for s in summaries.values():
-        lines.append(f"{s.name:10s} {s.episodes:8d}  {s.score!s:24s}  {s.success!s:24s}  {s.steps!s:24s}")
+        lines.append(
+            f"{s.name:{width}s} {s.episodes:8d}  {s.score!s:24s}  {s.success!s:24s}  {s.steps!s:24s}"
+        )
     return "\n".join(lines)
 
 

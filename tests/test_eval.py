@@ -64,6 +64,13 @@ def test_summarize_groups_by_config():
     assert "greedy" in table and "qguided" in table and "1.000 [1.000, 1.000]" in table
 
 
+def test_format_table_widens_the_name_column_for_long_config_names():
+    records = [record("greedy", "1", 0.5, False, 4), record("qguided-no-greedy", "1", 1.0, True, 3)]
+    header, _, greedy, qguided = format_table(summarize(records, resamples=50)).splitlines()
+    # The score column starts at the same place in the header and in both rows.
+    assert header.index("score") == greedy.index("0.500") == qguided.index("1.000")
+
+
 def candidate(action, logprob, count=1):
     return Candidate(response=f"Action: {action}", action=action, logprob=logprob, num_tokens=3, count=count)
 
