@@ -118,6 +118,25 @@ def main() -> None:
                 f"{config} vs {baseline}: the same actions on {same} of {len(finished)} tasks; "
                 f"{config} wins {gains} that {baseline} loses and loses {losses} that it wins"
             )
+            # How early the two part: the step (1-based) of the first action that differs.
+            parted = [
+                _first_difference(actions[config, t], actions[baseline, t])
+                for t in finished
+                if actions[config, t] != actions[baseline, t]
+            ]
+            if parted:
+                by = {k: sum(step <= k for step in parted) for k in (1, 3, 10)}
+                print(
+                    f"  they part at step 1 on {by[1]}, by step 3 on {by[3]}, by step 10 on {by[10]} "
+                    f"of the {len(parted)} tasks where they differ"
+                )
+
+
+def _first_difference(a: list[str], b: list[str]) -> int:
+    """The 1-based step of the first action that differs (one list a prefix of the other: after it)."""
+    return next(
+        (i + 1 for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)) + 1
+    )
 
 
 if __name__ == "__main__":
