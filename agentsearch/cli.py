@@ -11,11 +11,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["main", "build_parser", "parse_args"]
 
 Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------- envs
@@ -297,6 +298,18 @@ def _trainer_config(config_cls: type, args: argparse.Namespace):
     return config_cls(**values)
 
 
+def _with_step_bar(stage: str, log_path: Path, train: Callable[[list], T]) -> tuple[T, Path]:
+    """``train(callbacks)`` under one progress bar of optimizer steps; the libraries' output goes to
+    ``log_path`` (the trainer's dictionaries, FutureWarnings, ``Loading weights`` bars)."""
+    from agentsearch.console import StageBars, libraries_to_file
+    from agentsearch.train.callbacks import StepReport
+    from agentsearch.train.loop import LoopEvent
+
+    with libraries_to_file(log_path) as log, StageBars() as bars:
+        steps = StepReport(lambda done, total: bars(LoopEvent(stage, done, total)))
+        return train([steps]), log
+
+
 def _add_train_sft(sub: argparse._SubParsersAction, config_fields: bool = True) -> None:
     p = sub.add_parser("train-sft", help="step-level SFT of a policy on demonstrations (TRL SFTTrainer)",
                        description="Step-level SFT of a policy on demonstrations. Every StepSFTConfig field "
@@ -314,8 +327,13 @@ def _add_train_sft(sub: argparse._SubParsersAction, config_fields: bool = True) 
 def _train_sft(args: argparse.Namespace) -> int:
     from agentsearch.train.sft import StepSFTConfig, train_sft
 
-    config = _trainer_config(StepSFTConfig, args)
-    result = train_sft(args.demos, args.model, args.out, config=config, seed=config.seed)
+    def train(callbacks: list) -> Any:
+        config = _trainer_config(StepSFTConfig, args)  # TrainingArguments warns here: inside the log
+        return train_sft(
+            args.demos, args.model, args.out, config=config, seed=config.seed, callbacks=callbacks
+        )
+
+    result, log = _with_step_bar("train-sft", Path(args.out) / "train-sft.log", train)
     data = result.meta.data
     print(f"{result.out}: {result.meta.adapter} SFT of {args.model} on {data['train_paths']} paths "
           f"({result.train_sequences} sequences, {data['train_tokens']:,} tokens) in {result.seconds:.0f} s; "
@@ -323,7 +341,7 @@ def _train_sft(args: argparse.Namespace) -> int:
     if "eval_action_accuracy" in result.metrics:
         print(f"held-out: action accuracy {result.metrics['eval_action_accuracy']:.3f}, "
               f"loss {result.metrics['eval_loss']:.4f} ({data['heldout_paths']} paths)")
-    print(f"use it with --model {result.out}")
+    print(f"use it with --model {result.out}\nfull log: {log}")
     return 0
 
 
@@ -352,8 +370,11 @@ def _train_q(args: argparse.Namespace) -> int:
     from agentsearch.train import train_q
     from agentsearch.train.trainer import StepDPOConfig
 
-    config = _trainer_config(StepDPOConfig, args)
-    result = train_q(args.pairs, args.model, args.out, config=config, seed=config.seed)
+    def train(callbacks: list) -> Any:
+        config = _trainer_config(StepDPOConfig, args)  # TrainingArguments warns here: inside the log
+        return train_q(args.pairs, args.model, args.out, config=config, seed=config.seed, callbacks=callbacks)
+
+    result, log = _with_step_bar("train-q", Path(args.out) / "train-q.log", train)
     metrics = result.metrics
     rate = result.train_pairs * float(metrics.get("epoch", 1)) / max(result.seconds, 1e-9)
     print(f"{result.out}: {result.meta.target} ({result.meta.adapter}, beta {result.meta.beta}) trained on "
@@ -361,6 +382,7 @@ def _train_q(args: argparse.Namespace) -> int:
     if "eval_rewards/accuracies" in metrics:
         print(f"held-out pairs: accuracy {metrics['eval_rewards/accuracies']:.3f}, "
               f"reward margin {metrics['eval_rewards/margins']:.4f}, loss {metrics['eval_loss']:.4f}")
+    print(f"full log: {log}")
     return 0
 
 

@@ -244,20 +244,24 @@ def _train_if_needed(
     return out
 
 
-def _fine_tune_if_needed(trees: Path, policy: str, out: Path, config: LoopConfig) -> str | None:
+def _fine_tune_if_needed(
+    trees: Path, policy: str, out: Path, config: LoopConfig, round_index: int, report: Report
+) -> str | None:
     """Fine-tune ``policy`` on the successful paths of ``trees`` into ``out``; ``None`` when none succeeds.
 
     A finished fine-tune (its record holds final metrics) is reused; a cut one resumes from its last
     checkpoint.
     """
     from agentsearch.errors import DataFileError
+    from agentsearch.train.callbacks import StepReport
     from agentsearch.train.sft import SFT_META_FILE, SFTMeta, train_sft
 
     if (out / SFT_META_FILE).is_file() and SFTMeta.load(out).metrics:
         logger.info("%s already holds the fine-tuned policy; skipping fine-tuning", out)
         return str(out)
     try:
-        train_sft([trees], policy, out, seed=config.seed, **(config.sft or {}))
+        steps = StepReport(lambda done, total: report(LoopEvent(f"sft round {round_index}", done, total)))
+        train_sft([trees], policy, out, seed=config.seed, callbacks=[steps], **(config.sft or {}))
     except DataFileError as err:
         logger.warning("no policy fine-tuning this round: %s", err)
         return None
@@ -432,7 +436,7 @@ def iterate(
         next_policy = None
         if config.sft is not None and round_index + 1 < rounds:
             start = time.perf_counter()
-            next_policy = _fine_tune_if_needed(trees, policy, folder / "policy", config)
+            next_policy = _fine_tune_if_needed(trees, policy, folder / "policy", config, round_index, report)
             seconds["sft"] = time.perf_counter() - start
             if next_policy is not None:
                 report(

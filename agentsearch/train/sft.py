@@ -310,9 +310,13 @@ def train_sft(
     *,
     config: StepSFTConfig | None = None,
     seed: int = 0,
+    callbacks: Sequence[TrainerCallback] = (),
     **overrides: Any,
 ) -> SFTResult:
     """Fine-tune ``base`` on the successful paths of ``demos`` (tree files) and write ``out``.
+
+    ``callbacks`` are extra ``transformers.TrainerCallback`` objects (a caller's progress bar:
+    :class:`~agentsearch.train.callbacks.StepReport`).
 
     Raises:
         DataFileError: a malformed demos file, or no path reaches ``min_reward``.
@@ -385,7 +389,7 @@ def train_sft(
     out.mkdir(parents=True, exist_ok=True)
     meta.save(out)  # early, so a resumed run can check the tokenizer
 
-    result = _fit(base, model_path(base), out, args, tokenizer, train_seqs, held_seqs, lora_config)
+    result = _fit(base, model_path(base), out, args, tokenizer, train_seqs, held_seqs, lora_config, callbacks)
     model, seconds, train_metrics, curve = result
     metrics = dict(train_metrics)
     if held_seqs:
@@ -409,6 +413,7 @@ def _fit(
     train_seqs: list[SFTSequence],
     held_seqs: list[SFTSequence],
     lora_config: Any,
+    callbacks: Sequence[TrainerCallback],
 ) -> tuple[Any, float, dict[str, float], list[dict[str, float]]]:
     """Run the trainer; return the trained model, seconds, final metrics and the learning curve."""
     from agentsearch.llm.models import load_model
@@ -429,7 +434,7 @@ def _fit(
         train_dataset=_dataset(train_seqs),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_CurveCallback(curve_seqs, args.curve_steps, measured)],
+        callbacks=[_CurveCallback(curve_seqs, args.curve_steps, measured), *callbacks],
     )
     log_to_logger(trainer)
     start = time.perf_counter()

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from train_helpers import write_pairs
+from train_helpers import assert_clean_terminal, write_pairs
 
 
 def run_cli(*argv: str) -> subprocess.CompletedProcess:
@@ -40,6 +40,9 @@ def test_train_q_cli_writes_a_qmodel_and_reports_heldout_accuracy(tmp_path):
     assert "held-out pairs: accuracy" in proc.stdout
     meta = json.loads((out / "agentsearch_meta.json").read_text())
     assert meta["beta"] == 0.05 and meta["base_model"] == "tiny-random"
+    # Clean output: a bar of optimizer steps and the result; the trainer's dictionaries go to the log.
+    assert_clean_terminal(proc, "train-q", out / "train-q.log")
+
 
 
 def test_train_q_cli_reports_a_bad_pairs_file_without_a_traceback(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from train_helpers import assert_clean_terminal
 
 from agentsearch.agents import LLMAgent, make_prompt
 from agentsearch.data.demos import DemoReplayError, DemosConfig, expert_demo, replay_demo, write_demos
@@ -219,6 +220,7 @@ def test_cli_demos_then_train_sft_gives_a_model_every_flag_accepts(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "held-out: action accuracy" in proc.stdout
+    assert_clean_terminal(proc, "train-sft", out / "train-sft.log")
     meta = json.loads((out / "agentsearch_sft.json").read_text())
     assert meta["agent_options"]["icl"] is False and meta["data"]["heldout_paths"] == 1
     merged = resolve_model(out)

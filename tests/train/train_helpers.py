@@ -1,8 +1,9 @@
-"""Helpers shared by the training tests: chat states and pair files in TRL's format."""
+"""Helpers shared by the training tests: chat states, pair files in TRL's format, CLI output checks."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 SYSTEM = {"role": "system", "content": "You are a web shopping agent."}
@@ -35,3 +36,12 @@ def write_pairs(path: Path, n: int) -> Path:
             }
             handle.write(json.dumps(record) + "\n")
     return path
+
+
+def assert_clean_terminal(proc: subprocess.CompletedProcess, bar: str, log: Path) -> None:
+    """A training command's terminal shows its step bar and result; the libraries' words go to ``log``."""
+    terminal = proc.stdout + proc.stderr
+    for noise in ("FutureWarning", "Loading weights", "'loss':", " INFO "):
+        assert noise not in terminal, noise
+    assert bar in proc.stdout and f"full log: {log}" in proc.stdout
+    assert "agentsearch.train INFO step 2:" in log.read_text()
