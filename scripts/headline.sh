@@ -39,10 +39,11 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
         # receptacles the room does not have (`go to shelf 28`) and won 2 of its first 18 test games.
         AGENT=(--agent icl=false --agent react=false --agent context_tokens=2048
                --agent action_mode=score_valid --agent length_norm=false --agent top_p=0.9)
-        # The policy was fine-tuned on demos of train-0000 to train-0209. The searching expert takes 12.5
-        # steps per test game (132 of 134 within 30).
+        # The policy was fine-tuned on demos of train-0000 to train-0419 (the first shipped adapter, on
+        # which the committed round 0 ran, on train-0000 to train-0209: TRAIN_SKIP=210). The searching
+        # expert takes 12.5 steps per test game (132 of 134 within 30).
         # 4 Q-model epochs, as for math (one epoch on math's pairs left held-out accuracy at 0.29).
-        LOOP=(--env alfworld --train-skip 210 --max-steps 30
+        LOOP=(--env alfworld --train-skip "${TRAIN_SKIP:-420}" --max-steps 30
               --search iterations=4 --search n_samples=3 --search max_depth=20 --train num_train_epochs=4)
         EVAL=(--env alfworld --split test --tasks 134 --max-steps 30)
     elif [ "$ENV_NAME" = webshop-sft ]; then
