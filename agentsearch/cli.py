@@ -11,12 +11,11 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 __all__ = ["main", "build_parser", "parse_args"]
 
 Handler = Callable[[argparse.Namespace], int]
-T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------- envs
@@ -298,16 +297,22 @@ def _trainer_config(config_cls: type, args: argparse.Namespace):
     return config_cls(**values)
 
 
-def _with_step_bar(stage: str, log_path: Path, train: Callable[[list], T]) -> tuple[T, Path]:
-    """``train(callbacks)`` under one progress bar of optimizer steps; the libraries' output goes to
-    ``log_path`` (the trainer's dictionaries, FutureWarnings, ``Loading weights`` bars)."""
-    from agentsearch.console import StageBars, libraries_to_file
-    from agentsearch.train.callbacks import StepReport
-    from agentsearch.train.loop import LoopEvent
+def _run_trainer(
+    stage: str, train: Callable[..., Any], data: Any, config_cls: type, args: argparse.Namespace
+) -> tuple[Any, Path]:
+    """``train(data, args.model, args.out, ...)`` under one progress bar of optimizer steps.
 
-    with libraries_to_file(log_path) as log, StageBars() as bars:
-        steps = StepReport(lambda done, total: bars(LoopEvent(stage, done, total)))
-        return train([steps]), log
+    The libraries' output (the trainer's dictionaries, FutureWarnings, ``Loading weights`` bars) goes to
+    ``<out>/<stage>.log``; the config is built inside too, since TrainingArguments warns while it is built.
+    Returns the trainer's result and the log's path.
+    """
+    from agentsearch.console import StageBars, libraries_to_file
+    from agentsearch.train.loop import step_events
+
+    with libraries_to_file(Path(args.out) / f"{stage}.log") as log, StageBars() as bars:
+        config = _trainer_config(config_cls, args)
+        steps = step_events(stage, bars)
+        return train(data, args.model, args.out, config=config, seed=config.seed, callbacks=[steps]), log
 
 
 def _add_train_sft(sub: argparse._SubParsersAction, config_fields: bool = True) -> None:
@@ -327,13 +332,7 @@ def _add_train_sft(sub: argparse._SubParsersAction, config_fields: bool = True) 
 def _train_sft(args: argparse.Namespace) -> int:
     from agentsearch.train.sft import StepSFTConfig, train_sft
 
-    def train(callbacks: list) -> Any:
-        config = _trainer_config(StepSFTConfig, args)  # TrainingArguments warns here: inside the log
-        return train_sft(
-            args.demos, args.model, args.out, config=config, seed=config.seed, callbacks=callbacks
-        )
-
-    result, log = _with_step_bar("train-sft", Path(args.out) / "train-sft.log", train)
+    result, log = _run_trainer("train-sft", train_sft, args.demos, StepSFTConfig, args)
     data = result.meta.data
     print(f"{result.out}: {result.meta.adapter} SFT of {args.model} on {data['train_paths']} paths "
           f"({result.train_sequences} sequences, {data['train_tokens']:,} tokens) in {result.seconds:.0f} s; "
@@ -370,11 +369,7 @@ def _train_q(args: argparse.Namespace) -> int:
     from agentsearch.train import train_q
     from agentsearch.train.trainer import StepDPOConfig
 
-    def train(callbacks: list) -> Any:
-        config = _trainer_config(StepDPOConfig, args)  # TrainingArguments warns here: inside the log
-        return train_q(args.pairs, args.model, args.out, config=config, seed=config.seed, callbacks=callbacks)
-
-    result, log = _with_step_bar("train-q", Path(args.out) / "train-q.log", train)
+    result, log = _run_trainer("train-q", train_q, args.pairs, StepDPOConfig, args)
     metrics = result.metrics
     rate = result.train_pairs * float(metrics.get("epoch", 1)) / max(result.seconds, 1e-9)
     print(f"{result.out}: {result.meta.target} ({result.meta.adapter}, beta {result.meta.beta}) trained on "

@@ -60,6 +60,13 @@ class LoopEvent:
 Report = Callable[[LoopEvent], None]
 
 
+def step_events(stage: str, report: Report) -> Any:
+    """A trainer callback that reports each optimizer step to ``report`` as a ``stage`` :class:`LoopEvent`."""
+    from agentsearch.train.callbacks import StepReport  # imports transformers: only when training
+
+    return StepReport(lambda done, total: report(LoopEvent(stage, done, total)))
+
+
 @dataclass
 class LoopConfig:
     """One run of the loop. The defaults are the quickstart's CPU budget (about 20 minutes on 2 cores).
@@ -230,14 +237,13 @@ def _pairs_from_trees(
 def _train_if_needed(
     pairs: Path, out: Path, config: LoopConfig, base: str, round_index: int, report: Report
 ) -> Path:
-    from agentsearch.train.callbacks import StepReport
     from agentsearch.train.fit import train_q
     from agentsearch.train.meta import META_FILE, TrainMeta, file_sha256
 
     if (out / META_FILE).is_file() and TrainMeta.load(out).data.get("sha256") == file_sha256(pairs):
         logger.info("%s already holds a model trained on %s; skipping training", out, pairs)
         return out
-    steps = StepReport(lambda done, total: report(LoopEvent(f"train round {round_index}", done, total)))
+    steps = step_events(f"train round {round_index}", report)
     # The loop reports the steps itself (`report`), so the trainer's own bar is off unless asked for.
     options = {"disable_tqdm": True, **config.train}
     train_q(pairs, base, out, seed=config.seed, round=round_index, callbacks=[steps], **options)
@@ -253,14 +259,13 @@ def _fine_tune_if_needed(
     checkpoint.
     """
     from agentsearch.errors import DataFileError
-    from agentsearch.train.callbacks import StepReport
     from agentsearch.train.sft import SFT_META_FILE, SFTMeta, train_sft
 
     if (out / SFT_META_FILE).is_file() and SFTMeta.load(out).metrics:
         logger.info("%s already holds the fine-tuned policy; skipping fine-tuning", out)
         return str(out)
     try:
-        steps = StepReport(lambda done, total: report(LoopEvent(f"sft round {round_index}", done, total)))
+        steps = step_events(f"sft round {round_index}", report)
         train_sft([trees], policy, out, seed=config.seed, callbacks=[steps], **(config.sft or {}))
     except DataFileError as err:
         logger.warning("no policy fine-tuning this round: %s", err)

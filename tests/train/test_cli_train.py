@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from train_helpers import assert_clean_terminal, write_pairs
+from train_helpers import assert_clean_terminal, assert_no_library_noise, write_pairs
 
 
 def run_cli(*argv: str) -> subprocess.CompletedProcess:
@@ -44,7 +44,6 @@ def test_train_q_cli_writes_a_qmodel_and_reports_heldout_accuracy(tmp_path):
     assert_clean_terminal(proc, "train-q", out / "train-q.log")
 
 
-
 def test_train_q_cli_reports_a_bad_pairs_file_without_a_traceback(tmp_path):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text('{"prompt": [{"role": "user", "content": "x"}], "chosen": []}\n')
@@ -66,9 +65,7 @@ def test_quickstart_runs_the_whole_loop_and_prints_the_comparison(tmp_path):
     assert {s["episodes"] for s in summary["summaries"].values()} == {2}
     assert (out / "round0" / "qmodel" / "agentsearch_meta.json").is_file()
     # Clean output: the stage bars and the table; the libraries' words go to the run's log file.
-    terminal = proc.stdout + proc.stderr
-    for noise in ("FutureWarning", "Loading weights", "Tokenizing", "'loss':", " INFO "):
-        assert noise not in terminal, noise
+    assert_no_library_noise(proc)
     assert "collect round 0" in proc.stdout and "eval" in proc.stdout
     log = (out / "quickstart.log").read_text()
     assert (

@@ -38,10 +38,19 @@ def write_pairs(path: Path, n: int) -> Path:
     return path
 
 
+# What the libraries write (warnings, weight-loading and tokenizing bars, trainer dictionaries, log
+# records), which belongs in a command's log file and never on the user's terminal.
+LIBRARY_NOISE = ("FutureWarning", "Loading weights", "Tokenizing", "'loss':", " INFO ")
+
+
+def assert_no_library_noise(proc: subprocess.CompletedProcess) -> None:
+    terminal = proc.stdout + proc.stderr
+    for noise in LIBRARY_NOISE:
+        assert noise not in terminal, noise
+
+
 def assert_clean_terminal(proc: subprocess.CompletedProcess, bar: str, log: Path) -> None:
     """A training command's terminal shows its step bar and result; the libraries' words go to ``log``."""
-    terminal = proc.stdout + proc.stderr
-    for noise in ("FutureWarning", "Loading weights", "'loss':", " INFO "):
-        assert noise not in terminal, noise
+    assert_no_library_noise(proc)
     assert bar in proc.stdout and f"full log: {log}" in proc.stdout
     assert "agentsearch.train INFO step 2:" in log.read_text()
