@@ -3,7 +3,9 @@
 (a) ``hf`` backend vs plain ``model.generate(num_return_sequences=n)``: R requests x n samples, T new
     tokens, a shared prefix of P tokens plus a distinct tail per request (a search frontier). Target >= 10x.
 (b) ``score()`` of 5 candidates vs 10 separate forward passes (the reference Q-scorer runs policy and
-    reference model once per candidate). Target >= 5x.
+    reference model once per candidate). Target >= 5x. Beside it, the same request twice in one
+    ``score_many`` batch (a Q-guided agent's greedy and sampled proposals in ``score_valid`` mode), which
+    should cost one call, not two.
 (c) tokens/s of each backend on workload (a): ``hf`` direct, ``openai`` through ``agentsearch serve`` on
     127.0.0.1, and ``vllm`` where it imports (run this script with ``.venv-vllm/bin/python --only vllm``).
 
@@ -139,11 +141,13 @@ def bench_score(args) -> None:
                 scores.append(float(logprobs.gather(-1, targets[:, None]).sum()))
         return scores[::2]
 
-    walls: dict[str, list[float]] = {"score": [], "score x2": [], "separate": []}
-    cpus: dict[str, list[float]] = {"score": [], "score x2": [], "separate": []}
+    names = ("score", "score x2", "same batch x2", "separate")
+    walls: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(args.repeats):
         runs = {"score": lambda: llm.score(prompt, candidates),
                 "score x2": lambda: (llm.score(prompt, candidates), llm.score(prompt, candidates)),
+                "same batch x2": lambda: llm.score_many([(prompt, candidates), (prompt, candidates)]),
                 "separate": separate}
         for name, run in runs.items():
             with Timer() as timer:
@@ -170,6 +174,8 @@ def bench_score(args) -> None:
         verdict = f"   target >= 5x   {met}" if name == "score" else ""
         print(f"  {label} {ms(name)}   "
               f"{ratio:.1f}x wall, {cpu_ratio:.1f}x CPU{verdict}")
+    print(f"  one batch asking twice:            {ms('same batch x2')}   "
+          f"{wall['same batch x2'] / wall['score']:.2f}x one call's wall   target ~1x (not 2x)")
 
 
 def bench_openai(args) -> None:

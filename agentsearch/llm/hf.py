@@ -577,20 +577,36 @@ class HFBackend:
     def _score_jobs(self, jobs: Sequence[ScoreJob]) -> list[list[list[float]]]:
         """Per-token log-probs of each job's suffixes after its prefix, jobs batched into few passes.
 
-        A pass holds about ``score_batch_tokens`` new tokens (uncached prefix tails plus suffixes);
-        jobs of similar size share a pass, so rows carry little padding.
+        Jobs with the same prefix run as one row, each distinct suffix once: an agent asking for its
+        greedy and its sampled actions at one state scores the same valid actions twice at once, and the
+        prefix cache cannot share them (a pass looks it up before it fills it). Rows of a similar shape
+        (cached prefix, new tokens) share a pass (:func:`similar_rows`), about ``score_batch_tokens`` new
+        tokens at most: on a CPU a pass gains little from its batch, and padding costs what tokens cost.
         """
-        sizes = [len(prefix) + sum(len(s) for s in suffixes) for prefix, suffixes in jobs]
-        results: list[list[list[float]]] = [[] for _ in jobs]
-        chunk: list[int] = []
-        for index in sorted(range(len(jobs)), key=sizes.__getitem__):
-            if chunk and (len(chunk) + 1) * sizes[index] > self.score_batch_tokens:
-                self._score_batch([jobs[i] for i in chunk], [results[i] for i in chunk])
-                chunk = []
-            chunk.append(index)
-        if chunk:
-            self._score_batch([jobs[i] for i in chunk], [results[i] for i in chunk])
-        return results
+        rows: dict[tuple[int, ...], dict[tuple[int, ...], int]] = {}  # prefix -> suffix -> index in its row
+        for prefix, suffixes in jobs:
+            row = rows.setdefault(tuple(prefix), {})
+            for suffix in suffixes:
+                row.setdefault(tuple(suffix), len(row))
+        merged: list[ScoreJob] = [(list(prefix), list(row)) for prefix, row in rows.items()]
+        shapes = []
+        for prefix, suffixes in merged:
+            cached = self.prefix_cache.cached_length(prefix, len(prefix) - 1) if self.prefix_cache else 0
+            shapes.append((cached, len(prefix) - cached + sum(max(len(s) - 1, 0) for s in suffixes)))
+        per_row: list[list[list[float]]] = [[] for _ in merged]
+        for group in similar_rows(shapes):
+            chunk: list[int] = []
+            for index in group:  # by new width, so a chunk's rows pad little
+                if chunk and (len(chunk) + 1) * shapes[index][1] > self.score_batch_tokens:
+                    self._score_batch([merged[i] for i in chunk], [per_row[i] for i in chunk])
+                    chunk = []
+                chunk.append(index)
+            self._score_batch([merged[i] for i in chunk], [per_row[i] for i in chunk])
+        by_prefix = {prefix: per_row[i] for i, prefix in enumerate(rows)}
+        return [
+            [by_prefix[tuple(prefix)][rows[tuple(prefix)][tuple(suffix)]] for suffix in suffixes]
+            for prefix, suffixes in jobs
+        ]
 
     def _score_batch(self, jobs: Sequence[ScoreJob], out: list[list[list[float]]]) -> None:
         """One :meth:`_extend` pass over ``jobs``; appends each suffix's per-token log-probs to ``out``."""

@@ -139,6 +139,32 @@ def test_counters_count_scored_continuations_and_every_position_run_padding_incl
     assert backend.stats.computed_tokens - stats.computed_tokens == 2 * wide > real
 
 
+def test_jobs_sharing_a_prompt_score_it_once_and_each_distinct_continuation_once():
+    backend = HFBackend("tiny-random", prefix_cache_tokens=0)
+    actions = ["click[Buy Now]", "click[< Prev]", "search[red shirt]"]
+    [alone] = backend.score_many([(CHAT, actions)])
+    alone_cost = backend.stats.computed_tokens
+    # An agent's greedy and sampled proposals at one state: the same valid actions, asked for at once.
+    first, second, subset = backend.score_many([(CHAT, actions), (CHAT, actions), (CHAT, actions[1:])])
+    assert backend.stats.computed_tokens - alone_cost == alone_cost
+    assert first == second == pytest.approx(alone, abs=1e-4)
+    assert subset == pytest.approx(alone[1:], abs=1e-4)
+
+
+def test_a_prompt_mostly_cached_does_not_share_a_pass_with_one_run_in_full():
+    backend = HFBackend("tiny-random", block_size=4)
+    history = CHAT + [{"role": "assistant", "content": "search[red shirt]"},
+                      {"role": "user", "content": "Results: item 1, item 2, item 3, item 4, item 5, item 6."}]
+    backend.score(history, ["click[item 1]"])  # the history's KV goes to the prefix cache
+    later = history + [{"role": "assistant", "content": "click[item 1]"}, {"role": "user", "content": "ok"}]
+    other = " ".join(["A different task, with a long description of what to buy and nothing cached."] * 12)
+    stats = dataclasses.replace(backend.stats)
+    together = backend.score_many([(later, ["click[Buy Now]"]), (other, ["click[Buy Now]"])])
+    assert backend.stats.forward_calls - stats.forward_calls == 2
+    fresh = HFBackend("tiny-random", prefix_cache_tokens=0)
+    assert together == [pytest.approx(fresh.score(p, ["click[Buy Now]"]), abs=1e-4) for p in (later, other)]
+
+
 def test_sampled_token_logprobs_match_a_plain_forward(tiny):
     [[sample]] = tiny.generate([Request(CHAT, SamplingParams(temperature=1.0, max_tokens=6, seed=3))])
     ids = tiny.tokenizer.apply_chat_template(CHAT, add_generation_prompt=True)["input_ids"]
