@@ -11,6 +11,9 @@
 #
 # Every stage resumes where it stopped: rerun the script after an interruption; finished stages are
 # skipped. TRAIN_TASKS, TEST_TASKS and ROUND2_TASKS (the second round's train tasks) override the sizes.
+# EVAL_FLAGS are added to the SFT runs' `eval` commands, last, so they override. A `score_valid` agent
+# (ALFWorld) gains nothing from batching episodes on a CPU (greedy ran 1.3x slower 4 at once than one at
+# a time, BENCHMARKS.md), so there: EVAL_FLAGS="--executor ray --workers 2 --concurrency 1".
 # Figures: `python benchmarks/report_headline.py OUT`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,8 +70,9 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
     EVAL+=("${AGENT[@]}" --model "$POLICY" --candidates 5 --temperature 0.7 --concurrency 8)
     round_eval() {  # round_eval ROUND COMPARE [extra flags...]: resumable, configs added to the same folder
         local round=$1 compare=$2; shift 2
+        # shellcheck disable=SC2086  # EVAL_FLAGS is a list of words
         agentsearch -v eval "${EVAL[@]}" --qmodel "$OUT/round$round/qmodel" --compare "$compare" "$@" \
-            --out "$OUT/round$round/${EVAL_DIR:-eval}"
+            --out "$OUT/round$round/${EVAL_DIR:-eval}" ${EVAL_FLAGS:-}
     }
     agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY" "${LOOP[@]}"
     round_eval 0 greedy,qguided --include-greedy
