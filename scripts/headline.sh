@@ -11,9 +11,9 @@
 #
 # Every stage resumes where it stopped: rerun the script after an interruption; finished stages are
 # skipped. TRAIN_TASKS, TEST_TASKS and ROUND2_TASKS (the second round's train tasks) override the sizes.
-# EVAL_FLAGS are added to the SFT runs' `eval` commands, last, so they override. A `score_valid` agent
-# (ALFWorld) gains nothing from batching episodes on a CPU (greedy ran 1.3x slower 4 at once than one at
-# a time, BENCHMARKS.md), so there: EVAL_FLAGS="--executor ray --workers 2 --concurrency 1".
+# RUN_FLAGS are added to the SFT runs' `iterate` and `eval` commands, last, so they override. A
+# `score_valid` agent (ALFWorld) gains nothing from batching episodes on a CPU (greedy ran 1.3x slower 4
+# at once than one at a time, BENCHMARKS.md), so there: RUN_FLAGS="--executor ray --workers 2 --concurrency 1".
 # Figures: `python benchmarks/report_headline.py OUT`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +46,12 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
         # which the committed round 0 ran, on train-0000 to train-0209: TRAIN_SKIP=210). The searching
         # expert takes 12.5 steps per test game (132 of 134 within 30).
         # 4 Q-model epochs, as for math (one epoch on math's pairs left held-out accuracy at 0.29).
+        # The search goes on after its first win: stopping there, 33 of the 400-step policy's 57 winning
+        # trees ended after one rollout and its 100 trees gave 70 pairs (EARLY_STOP=true resumes that run,
+        # runs/alfworld-sft2, and the first adapter's).
         LOOP=(--env alfworld --train-skip "${TRAIN_SKIP:-420}" --max-steps 30
-              --search iterations=4 --search n_samples=3 --search max_depth=20 --train num_train_epochs=4)
+              --search iterations=4 --search n_samples=3 --search max_depth=20
+              --search early_stop="${EARLY_STOP:-false}" --train num_train_epochs=4)
         EVAL=(--env alfworld --split test --tasks 134 --max-steps 30)
     elif [ "$ENV_NAME" = webshop-sft ]; then
         OUT=${OUT:-runs/ws-sft}; POLICY=smollm2-135m-webshop-sft; TRAIN_TASKS=${TRAIN_TASKS:-200}
@@ -70,18 +74,21 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
     EVAL+=("${AGENT[@]}" --model "$POLICY" --candidates 5 --temperature 0.7 --concurrency 8)
     round_eval() {  # round_eval ROUND COMPARE [extra flags...]: resumable, configs added to the same folder
         local round=$1 compare=$2; shift 2
-        # shellcheck disable=SC2086  # EVAL_FLAGS is a list of words
+        # shellcheck disable=SC2086  # RUN_FLAGS is a list of words
         agentsearch -v eval "${EVAL[@]}" --qmodel "$OUT/round$round/qmodel" --compare "$compare" "$@" \
-            --out "$OUT/round$round/${EVAL_DIR:-eval}" ${EVAL_FLAGS:-}
+            --out "$OUT/round$round/${EVAL_DIR:-eval}" ${RUN_FLAGS:-}
     }
-    agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY" "${LOOP[@]}"
+    # shellcheck disable=SC2086
+    agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY" "${LOOP[@]}" \
+        ${RUN_FLAGS:-}
     round_eval 0 greedy,qguided --include-greedy
     round_eval 0 greedy,qguided,bestofn,sampled --include-greedy
     EVAL_DIR=eval-no-greedy round_eval 0 qguided
     # The second round searches the first ROUND2_TASKS of round 0's train tasks: its Q-guided collector
     # scores every expansion's candidates with the Q-model (2.9x slower per node on math).
+    # shellcheck disable=SC2086
     agentsearch iterate --out "$OUT" --rounds 2 --train-tasks "${ROUND2_TASKS:-$TRAIN_TASKS}" --model "$POLICY" \
-        "${LOOP[@]}"
+        "${LOOP[@]}" ${RUN_FLAGS:-}
     round_eval 1 qguided --include-greedy  # greedy is round 0's: the same policy, deterministic
     exit 0
 fi
