@@ -11,7 +11,7 @@
 #
 # Every stage resumes where it stopped: rerun the script after an interruption; finished stages are
 # skipped. TRAIN_TASKS, TEST_TASKS and ROUND2_TASKS (the second round's train tasks) override the sizes.
-# RUN_FLAGS are added to the SFT runs' `iterate` and `eval` commands, last, so they override. A
+# RUN_FLAGS are added to the SFT runs' `iterate` and `eval` flags after their defaults, so they override. A
 # `score_valid` agent (ALFWorld) gains nothing from batching episodes on a CPU (greedy ran 1.3x slower 4
 # at once than one at a time, BENCHMARKS.md), so there: RUN_FLAGS="--executor ray --workers 2 --concurrency 1".
 # Figures: `python benchmarks/report_headline.py OUT`.
@@ -72,23 +72,21 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
     fi
     LOOP+=("${AGENT[@]}")
     EVAL+=("${AGENT[@]}" --model "$POLICY" --candidates 5 --temperature 0.7 --concurrency 8)
+    read -ra RUN <<< "${RUN_FLAGS:-}"  # after the defaults above, so they override them
+    LOOP+=("${RUN[@]}"); EVAL+=("${RUN[@]}")
     round_eval() {  # round_eval ROUND COMPARE [extra flags...]: resumable, configs added to the same folder
         local round=$1 compare=$2; shift 2
-        # shellcheck disable=SC2086  # RUN_FLAGS is a list of words
         agentsearch -v eval "${EVAL[@]}" --qmodel "$OUT/round$round/qmodel" --compare "$compare" "$@" \
-            --out "$OUT/round$round/${EVAL_DIR:-eval}" ${RUN_FLAGS:-}
+            --out "$OUT/round$round/${EVAL_DIR:-eval}"
     }
-    # shellcheck disable=SC2086
-    agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY" "${LOOP[@]}" \
-        ${RUN_FLAGS:-}
+    agentsearch iterate --out "$OUT" --rounds 1 --train-tasks "$TRAIN_TASKS" --model "$POLICY" "${LOOP[@]}"
     round_eval 0 greedy,qguided --include-greedy
     round_eval 0 greedy,qguided,bestofn,sampled --include-greedy
     EVAL_DIR=eval-no-greedy round_eval 0 qguided
     # The second round searches the first ROUND2_TASKS of round 0's train tasks: its Q-guided collector
     # scores every expansion's candidates with the Q-model (2.9x slower per node on math).
-    # shellcheck disable=SC2086
     agentsearch iterate --out "$OUT" --rounds 2 --train-tasks "${ROUND2_TASKS:-$TRAIN_TASKS}" --model "$POLICY" \
-        "${LOOP[@]}" ${RUN_FLAGS:-}
+        "${LOOP[@]}"
     round_eval 1 qguided --include-greedy  # greedy is round 0's: the same policy, deterministic
     exit 0
 fi
