@@ -591,7 +591,7 @@ class HFBackend:
         merged: list[ScoreJob] = [(list(prefix), list(row)) for prefix, row in rows.items()]
         shapes = []
         for prefix, suffixes in merged:
-            cached = self.prefix_cache.cached_length(prefix, len(prefix) - 1) if self.prefix_cache else 0
+            cached = self._cached_length(prefix)
             shapes.append((cached, len(prefix) - cached + sum(max(len(s) - 1, 0) for s in suffixes)))
         per_row: list[list[list[float]]] = [[] for _ in merged]
         for group in similar_rows(shapes):
@@ -607,6 +607,10 @@ class HFBackend:
             [by_prefix[tuple(prefix)][rows[tuple(prefix)][tuple(suffix)]] for suffix in suffixes]
             for prefix, suffixes in jobs
         ]
+
+    def _cached_length(self, ids: Sequence[int]) -> int:
+        """Prefix-cache tokens a pass over ``ids`` would read (at least one token is always run)."""
+        return self.prefix_cache.cached_length(ids, len(ids) - 1) if self.prefix_cache else 0
 
     def _score_batch(self, jobs: Sequence[ScoreJob], out: list[list[list[float]]]) -> None:
         """One :meth:`_extend` pass over ``jobs``; appends each suffix's per-token log-probs to ``out``."""
@@ -718,7 +722,7 @@ class HFBackend:
         """
         shapes = []
         for ids in encoded:
-            cached = self.prefix_cache.cached_length(ids, len(ids) - 1) if self.prefix_cache else 0
+            cached = self._cached_length(ids)
             if known is not None and cached < known[0] < len(ids):
                 cached = known[0]
             shapes.append((cached, len(ids) - cached))
