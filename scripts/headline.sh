@@ -58,7 +58,9 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
         # The quickstart's agent options (train/loop.py QUICKSTART): generated actions, 2,048-token history.
         AGENT=(--agent icl=false --agent react=false --agent context_tokens=2048 --agent max_tokens=32
                --agent top_p=0.9)
-        LOOP=(--env webshop --train-skip 300)  # the policy was fine-tuned on the first 300 train tasks
+        # The policy was fine-tuned on the first 400 train tasks (ids up to 1909). The committed round 0
+        # (benchmarks/results/ws-sft/) ran the previous adapter (300 demos) with TRAIN_SKIP=300.
+        LOOP=(--env webshop --train-skip "${TRAIN_SKIP:-450}")
         EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --max-steps 8)
     else
         OUT=${OUT:-runs/math-sft}; POLICY=smollm2-135m-math-sft; TRAIN_TASKS=${TRAIN_TASKS:-200}

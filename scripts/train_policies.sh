@@ -4,7 +4,8 @@
 #   data/policies/smollm2-135m-<env>-sft/  the fp16 LoRA adapter of SmolLM2-135M fine-tuned on them
 #                                          (`agentsearch train-sft`), with its training record
 # Usage: bash scripts/train_policies.sh [webshop|alfworld|math ...]   (default: webshop)
-# WebShop takes 25 to 90 minutes on 2 CPU cores (150 packed trajectories, LoRA r 16), math about 35
+# WebShop takes about 76 minutes on 2 quiet CPU cores (400 packed trajectories at about 11 s each, LoRA
+# r 16), math about 35
 # (600 trajectories at about 3 s each when nothing else runs: two torch jobs on these 2 cores slowed a
 # step twentyfold), ALFWorld about 53 (400 trajectories at about 8 s each at two threads); a rerun
 # resumes from the last checkpoint in runs/policies/.
@@ -15,10 +16,10 @@ RUNS=runs/policies
 mkdir -p "$RUNS" data/demos data/policies
 
 # Per environment: the number of demonstrations trained on, the optimizer steps (one trajectory per
-# step) and the learning rate. WebShop stops at 150 of its 300 demonstrations: on these 2 shared cores a
-# step took 9 to 36 s, and held-out action accuracy had flattened by then (agentsearch_sft.json's curve).
-declare -A MAX_DEMOS=([webshop]=300 [alfworld]=400 [math]=600)
-declare -A MAX_STEPS=([webshop]=150 [alfworld]=400 [math]=600)
+# step, one epoch) and the learning rate. WebShop: 400 demonstrations for 400 steps took greedy test
+# success from 30.0% (the earlier adapter's 300 demos cut at 150 steps) to 41.0% (BENCHMARKS.md).
+declare -A MAX_DEMOS=([webshop]=400 [alfworld]=400 [math]=600)
+declare -A MAX_STEPS=([webshop]=400 [alfworld]=400 [math]=600)
 declare -A LR=([webshop]=3e-4 [alfworld]=3e-4 [math]=3e-4)
 # LoRA rank: ALFWorld's adapter is rank 8 (4.9 MB in fp16) so that data/ stays under 30 MB beside the
 # two rank-16 adapters (9.4 MB each).

@@ -78,7 +78,8 @@ class LoopConfig:
         backend: generation backend of the agent.
         train_tasks: N train tasks searched per round, after the first ``train_skip``.
         train_skip: train tasks left out at the start of the split (the shipped WebShop SFT policy was
-            fine-tuned on demonstrations of the first 300, where its search would find little to learn).
+            fine-tuned on demonstrations of the first 400 (ids up to 1909), where its search would find
+            little to learn).
         test_tasks: the first N test tasks evaluated.
         algo: search algorithm; ``search`` its options (over the env's shipped defaults).
         agent: :func:`agentsearch.agents.make_agent` options shared by every stage.
@@ -163,7 +164,7 @@ class LoopConfig:
 QUICKSTART = LoopConfig(
     model="smollm2-135m-webshop-sft",
     train_tasks=12,
-    train_skip=300,
+    train_skip=450,
     test_tasks=30,
     search={"iterations": 4, "n_samples": 3, "max_depth": 6, "temperature": 0.7, "early_stop": True},
     # The policy speaks the actions it was fine-tuned on (page spelling), so it generates them; the
