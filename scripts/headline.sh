@@ -59,7 +59,7 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
         AGENT=(--agent icl=false --agent react=false --agent context_tokens=2048 --agent max_tokens=32
                --agent top_p=0.9)
         # The policy was fine-tuned on the first 400 train tasks (ids up to 1909). The committed round 0
-        # (benchmarks/results/ws-sft/) ran the previous adapter (300 demos) with TRAIN_SKIP=300.
+        # (benchmarks/results/ws-sft/) ran the previous adapter with TRAIN_SKIP=300 (its README: resume).
         LOOP=(--env webshop --train-skip "${TRAIN_SKIP:-450}")
         EVAL=(--env webshop --split test --tasks "$TEST_TASKS" --max-steps 8)
     else
