@@ -103,9 +103,9 @@ def _kind(hint: Any) -> Any:
 
 
 def _yaml_value(text: str) -> Any:
-    import yaml
+    from agentsearch.config_yaml import load_yaml
 
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 class KeyValues(argparse.Action):

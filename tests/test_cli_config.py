@@ -108,6 +108,17 @@ def test_loop_mapping_flags_merge_over_the_quickstart_defaults():
     assert config.sft == {} and config.include_greedy is False and config.out == "runs/iterate"
 
 
+def test_exponents_without_a_dot_are_floats_on_flags_and_in_config_files(tmp_path):
+    # YAML 1.1 (PyYAML) reads `2e-4` as a string, which would reach the optimizer as one.
+    config = _loop_config(parse_args(["iterate", "--train", "learning_rate=2e-4", "beta=1E-1"]))
+    assert config.train["learning_rate"] == 2e-4 and config.train["beta"] == 0.1
+    path = tmp_path / "loop.yaml"
+    path.write_text("train:\n  learning_rate: 5e-5\n  lora_top_layers: 8\nagent:\n  top_p: .9\n")
+    config = _loop_config(parse_args(["iterate", "--config", str(path)]))
+    assert config.train["learning_rate"] == 5e-5 and isinstance(config.train["learning_rate"], float)
+    assert config.train["lora_top_layers"] == 8 and config.agent["top_p"] == 0.9
+
+
 @pytest.mark.parametrize("command", [p.prog.split(maxsplit=1)[1] for p in _leaf_parsers(build_parser("-"))])
 def test_every_command_takes_a_config_file_and_rejects_an_unknown_key(command, tmp_path):
     path = write_yaml(tmp_path / "bad.yaml", {"no_such_option": 1})

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from agentsearch.agents.base import Agent
+from agentsearch.config_yaml import load_yaml
 from agentsearch.envs import short_name
 from agentsearch.errors import AgentSearchError, ConfigError, did_you_mean
 from agentsearch.files import append_line, open_log
@@ -120,7 +121,7 @@ def default_config_path(env: str) -> Path | None:
 
 def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err}).") from err
     if not isinstance(data, dict):
