@@ -86,6 +86,8 @@ class EvalConfig:
         candidates: samples per step for ``bestofn`` and ``qguided`` (paper: 5).
         temperature: sampling temperature of those candidates (paper: 1.0).
         include_greedy: ``bestofn`` and ``qguided`` also score the agent's greedy action.
+        q_prior: ``qguided`` ranks by ``Q + q_prior * beta * log pi_ref``; 1 is the DPO policy's own
+            ``beta * log pi_theta`` (the KL-regularised choice), 0 the paper's argmax Q.
         compare: configurations to run, from :data:`CONFIGS` (default: ``greedy`` and ``qguided`` when
             ``qmodel`` is given, else ``greedy``).
         max_steps: step cap per episode (default: the environment's own limit).
@@ -110,6 +112,7 @@ class EvalConfig:
     candidates: int = 5
     temperature: float = 1.0
     include_greedy: bool = False
+    q_prior: float = 0.0
     compare: list[str] | None = None
     max_steps: int | None = None
     seed: int = 0
@@ -337,7 +340,7 @@ def build_agents(
                 ).messages
             else:
                 messages_fn = agent.messages
-            scorer = qmodel_scorer(qmodel, messages_fn)
+            scorer = qmodel_scorer(qmodel, messages_fn, prior=config.q_prior)
             agents[name] = (
                 QGuidedAgent(
                     agent, scorer, candidates=config.candidates, temperature=config.temperature, name=name,

@@ -28,7 +28,8 @@ print(','.join([q.id for q in p('$1') if q.level == $2][:$3]))"
 
 # The headline on a shipped SFT policy (issue 17): `iterate` over TRAIN_TASKS train tasks the policy was
 # not fine-tuned on, then greedy vs Q-guided (5 candidates + the greedy step), best-of-N by the policy's
-# log-probability, sampled, and Q-guided without the greedy step, on the same test tasks. Round 2
+# log-probability, sampled, Q-guided without the greedy step, and Q-guided ranking by beta * log pi_theta
+# (`--q-prior 1`), on the same test tasks. Round 2
 # collects with round 1's Q-guided agent and retrains the Q-model on both rounds' trees.
 # WebShop: the quickstart's per-tree budget (4 MCTS iterations x 3 samples to depth 6; the paper's is 30
 # to depth 10). Math: 8 iterations x 4 samples to depth 10 over mixed-level train problems, evaluated on
@@ -85,6 +86,8 @@ if [ "$ENV_NAME" = webshop-sft ] || [ "$ENV_NAME" = math-sft ] || [ "$ENV_NAME" 
     round_eval 0 greedy,qguided --include-greedy
     round_eval 0 greedy,qguided,bestofn,sampled --include-greedy
     EVAL_DIR=eval-no-greedy round_eval 0 qguided
+    # Ranked by beta * log pi_theta (Q plus the policy's log-probability): the KL-regularised choice.
+    EVAL_DIR=eval-kl round_eval 0 qguided --include-greedy --q-prior 1
     # The second round searches the first ROUND2_TASKS of round 0's train tasks: its Q-guided collector
     # scores every expansion's candidates with the Q-model (2.9x slower per node on math).
     agentsearch iterate --out "$OUT" --rounds 2 --train-tasks "${ROUND2_TASKS:-$TRAIN_TASKS}" --model "$POLICY" \

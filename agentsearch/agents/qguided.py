@@ -62,11 +62,17 @@ def merge_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
     return list(merged.values())
 
 
-def qmodel_scorer(qmodel: Any, messages_fn: Callable[[History], list[Message]]) -> Scorer:
-    """Score with a Q-value model on the chat ``messages_fn(history)`` (the format of its pairs)."""
+def qmodel_scorer(
+    qmodel: Any, messages_fn: Callable[[History], list[Message]], *, prior: float = 0.0
+) -> Scorer:
+    """Score with a Q-value model on the chat ``messages_fn(history)`` (the format of its pairs).
+
+    ``prior`` adds ``prior * beta * log pi_ref`` to each Q (see :meth:`QValueModel.q
+    <agentsearch.train.qmodel.QValueModel.q>`): 1 ranks by the trained policy's own ``beta * log pi_theta``.
+    """
 
     def score(history: History, candidates: Sequence[Candidate]) -> list[float]:
-        return qmodel.q(messages_fn(history), [c.response for c in candidates])
+        return qmodel.q(messages_fn(history), [c.response for c in candidates], prior=prior)
 
     return score
 

@@ -91,6 +91,8 @@ class LoopConfig:
             are mostly noise, so the defaults sample at 0.7 with ``top_p`` 0.9, in search too).
         include_greedy: the Q-guided agent also scores the policy's greedy action, so it departs from
             greedy only where the Q-model prefers a sample.
+        q_prior: the Q-guided agent ranks by ``Q + q_prior * beta * log pi_ref`` (1: the trained policy's
+            own ``beta * log pi_theta``, the KL-regularised choice; 0: the paper's argmax Q).
         sft: per-round policy fine-tuning on the round's successful paths
             (:class:`~agentsearch.train.sft.StepSFTConfig` overrides, e.g. ``{"min_reward": 1.0}``);
             ``None`` keeps the policy fixed.
@@ -148,6 +150,7 @@ class LoopConfig:
     candidates: int = 5
     temperature: float = 0.7
     include_greedy: bool = False
+    q_prior: float = 0.0
     sft: dict[str, Any] | None = None
     compare: list[str] = field(default_factory=lambda: ["greedy", "qguided"])
     max_steps: int | None = 5
@@ -182,8 +185,12 @@ QUICKSTART = LoopConfig(
         "eval_fraction": 0.2,
         "precompute_ref_log_probs": False,
     },
-    # The greedy step is a candidate too: the Q-model departs from greedy only where it prefers a sample.
+    # The greedy step is a candidate too, and candidates rank by beta * log pi_theta (Q plus the policy's
+    # own log-probability): a Q-model trained on a few dozen pairs departs from the policy's choice only
+    # where its Q outweighs the policy's confidence. With argmax Q (q_prior=0) it departed at the product
+    # click in 16-21 of 30 eval-split tasks and lost more than it won (BENCHMARKS.md).
     include_greedy=True,
+    q_prior=1.0,
     max_steps=8,
 )
 
@@ -297,7 +304,7 @@ class _Collector:
         agent = make_agent(short_name(config.env), llm, **config.agent)
         if self.qmodel is None:
             return agent
-        scorer = qmodel_scorer(QValueModel.load(self.qmodel), agent.messages)
+        scorer = qmodel_scorer(QValueModel.load(self.qmodel), agent.messages, prior=config.q_prior)
         return QGuidedAgent(agent, scorer, candidates=config.candidates, temperature=config.temperature)
 
 
@@ -486,6 +493,7 @@ def _evaluate(
         candidates=config.candidates,
         temperature=config.temperature,
         include_greedy=config.include_greedy,
+        q_prior=config.q_prior,
         compare=config.compare,
         max_steps=config.max_steps,
         seed=config.seed,

@@ -141,16 +141,23 @@ class QValueModel:
             name=str(path),
         )
 
-    def q(self, messages: Sequence[dict[str, Any]], candidate_responses: Sequence[str]) -> list[float]:
+    def q(
+        self, messages: Sequence[dict[str, Any]], candidate_responses: Sequence[str], *, prior: float = 0.0
+    ) -> list[float]:
         """Q-value of each candidate response after the chat history ``messages``.
 
         Args:
             messages: the state, as the chat the agent saw (preference pairs store it as ``prompt``).
             candidate_responses: full assistant turns (``"Thought: ...\\nAction: ..."``), as sampled.
+            prior: weight ``w`` of the reference policy's log-probability added to each value:
+                ``Q + w * beta * log pi_ref(a | s)``. With ``w = 1`` that is ``beta * log pi_theta(a | s)``,
+                the mode of the KL-regularised policy ``pi_ref * exp(Q / beta)`` that DPO trains: a
+                candidate the reference finds unlikely must earn its place with a larger Q. ``0`` (the
+                paper's argmax Q) returns Q itself. Both log-probabilities come from the same pass.
 
         Returns:
             One float per candidate, in input order: beta times the summed log-ratio of its tokens
-            (divided by the token count with ``length_normalized``).
+            (divided by the token count with ``length_normalized``), plus the prior term.
         """
         import torch
 
@@ -168,7 +175,7 @@ class QValueModel:
                 reference = shared_prefix_logprobs(self.reference, prompt_ids, completion_ids).logprobs
         values = []
         for theta, ref in zip(policy, reference, strict=True):
-            ratio = float((theta - ref).sum())
+            ratio = float((theta - ref).sum()) + prior * float(ref.sum())
             if self.length_normalized:
                 ratio /= max(len(theta), 1)
             values.append(self.beta * ratio)

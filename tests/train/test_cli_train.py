@@ -63,6 +63,8 @@ def test_quickstart_runs_the_whole_loop_and_prints_the_comparison(tmp_path):
     assert "greedy" in table and "qguided" in table
     summary = json.loads((out / "round0" / "eval" / "summary.json").read_text())
     assert {s["episodes"] for s in summary["summaries"].values()} == {2}
+    # The Q-guided agent of the quickstart ranks by beta * log pi_theta among candidates with the greedy step.
+    assert summary["config"]["q_prior"] == 1.0 and summary["config"]["include_greedy"] is True
     assert (out / "round0" / "qmodel" / "agentsearch_meta.json").is_file()
     # Clean output: the stage bars and the table; the libraries' words go to the run's log file.
     assert_no_library_noise(proc)

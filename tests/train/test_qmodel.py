@@ -79,6 +79,23 @@ def test_q_equals_beta_times_summed_log_ratio_by_hand(tiny, top_layers):
         assert value == pytest.approx(expected, abs=1e-4)
 
 
+def test_prior_one_ranks_by_the_trained_policys_own_log_probability(tiny):
+    base, tokenizer = tiny
+    model = lora_model(base)
+    qmodel = QValueModel(model, tokenizer, beta=0.1)
+    messages = step_messages(5)
+    plain = qmodel.q(messages, RESPONSES)
+    regularised = qmodel.q(messages, RESPONSES, prior=1.0)
+    half = qmodel.q(messages, RESPONSES, prior=0.5)
+    for response, q, value, mid in zip(RESPONSES, plain, regularised, half, strict=True):
+        theta = full_sequence_logprobs(model, tokenizer, messages, response)
+        with model.disable_adapter():
+            ref = full_sequence_logprobs(model, tokenizer, messages, response)
+        assert value == pytest.approx(0.1 * float(theta.sum()), abs=1e-4)  # beta * log pi_theta
+        assert mid == pytest.approx(q + 0.5 * 0.1 * float(ref.sum()), abs=1e-4)
+        assert value < q  # a log-probability is negative: the prior term is a real penalty
+
+
 def test_shared_lower_layers_give_the_two_pass_log_probs(tiny):
     from agentsearch.train.logratio import adapter_logprob_pairs, first_adapted_layer
 
