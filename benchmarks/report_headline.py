@@ -13,10 +13,11 @@ Prints, from the run folder:
   reverse.
 
 Usage: ``python benchmarks/report_headline.py runs/ws [--first 100] [--eval eval]`` (an ``iterate`` run:
-``runs/ws-sft/round0``); ``--also qguided-no-greedy=eval-no-greedy`` adds another evaluation folder of
-the run under a new configuration name, compared with greedy and with ``qguided``; ``--rounds-trees
-../round0/trees.jsonl`` (a later round of ``iterate``) adds the collection figures of that file's trees
-on the task ids this round searched, so a Q-guided collection is set against the plain policy's.
+``runs/ws-sft/round0``); ``--also qguided-no-greedy=eval-no-greedy`` (repeatable) adds the Q-guided
+episodes of another evaluation folder of the run under a new configuration name, compared with greedy
+and with ``qguided``; ``--rounds-trees ../round0/trees.jsonl`` (a later round of ``iterate``) adds the
+collection figures of that file's trees on the task ids this round searched, so a Q-guided collection
+is set against the plain policy's.
 """
 
 from __future__ import annotations
@@ -86,7 +87,12 @@ def main() -> None:
         records = read_episodes(episodes_path)
         for extra in args.also:
             name, _, folder = extra.partition("=")
-            records += [{**r, "config": name} for r in read_episodes(args.run / folder / "episodes.jsonl")]
+            # The folder's Q-guided episodes (a resumed headline folder also holds greedy's copied in).
+            records += [
+                {**r, "config": name}
+                for r in read_episodes(args.run / folder / "episodes.jsonl")
+                if r["config"] == "qguided"
+            ]
         configs = sorted({r["config"] for r in records})
         finished = set.intersection(*({r["task_id"] for r in records if r["config"] == c} for c in configs))
         summaries = summarize([r for r in records if r["task_id"] in finished])
